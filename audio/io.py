@@ -1,0 +1,245 @@
+"""Loading, validating and saving audio files.
+
+Every file that enters the project passes through :func:`load_audio`, so the rules about what
+counts as usable audio (decodable, not empty, not silent, finite, a sane sampling rate, not
+longer than the configured limit) live in one place and give the same message everywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import soundfile as sf
+
+MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 192_000
+DEFAULT_MAX_SECONDS = 600.0
+
+#: File endings the project reads, with the soundfile container they map to.
+AUDIO_EXTENSIONS: dict[str, str] = {
+    ".wav": "WAV",
+    ".flac": "FLAC",
+    ".ogg": "OGG",
+    ".oga": "OGG",
+    ".opus": "OGG",
+    ".mp3": "MP3",
+}
+
+#: (container, subtype) used when saving, chosen by file ending.
+_SAVE_FORMATS: dict[str, tuple[str, str]] = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".oga": ("OGG", "VORBIS"),
+    ".opus": ("OGG", "OPUS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
+
+#: Rates the Opus codec accepts; libsndfile refuses the others.
+OPUS_SAMPLE_RATES = (8_000, 12_000, 16_000, 24_000, 48_000)
+
+AudioSource = str | os.PathLike | bytes | BinaryIO
+
+
+class AudioError(ValueError):
+    """Raised when audio cannot be used; the message is meant for the user as it is."""
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded audio with what was learnt about its file.
+
+    Attributes:
+        samples: float32 waveform in [-1, 1], shape (frames,) for mono or
+            (channels, frames) otherwise (time last).
+        sample_rate: samples per second.
+        source_channels: channel count of the file before any down-mix.
+        source_format: container name as soundfile reports it (``WAV``, ``FLAC``, ...).
+        source_subtype: encoding inside the container (``PCM_16``, ``VORBIS``, ...).
+        notes: what was changed on the way in (down-mix, clipped float samples), to tell
+            the user.
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    source_channels: int = 1
+    source_format: str = ""
+    source_subtype: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.samples.ndim == 1 else int(self.samples.shape[0])
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.samples.shape[-1])
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.num_frames / self.sample_rate
+
+
+def _open(source: AudioSource) -> tuple[BinaryIO | str, str]:
+    """Return something soundfile can read and a name to use in messages."""
+    if isinstance(source, bytes):
+        return io.BytesIO(source), "uploaded data"
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise AudioError(f"{path.name}: file not found")
+        if path.stat().st_size == 0:
+            raise AudioError(f"{path.name}: the file is empty (0 bytes)")
+        return str(path), path.name
+    return source, getattr(source, "name", None) or "uploaded data"
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Average channels of a (channels, frames) array; a 1-D array is returned as it is."""
+    if samples.ndim == 1:
+        return samples
+    return samples.mean(axis=0).astype(np.float32)
+
+
+def check_waveform(samples: np.ndarray, sample_rate: int, *, name: str = "audio",
+                   max_seconds: float | None = DEFAULT_MAX_SECONDS) -> None:
+    """Raise :class:`AudioError` unless ``samples`` is usable audio at ``sample_rate``.
+
+    Used for files and for waveforms that arrive as arrays (microphone, API), so that both
+    paths refuse the same things with the same words.
+    """
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            f"{name}: sampling rate {sample_rate} Hz is outside the supported range "
+            f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
+        )
+    frames = samples.shape[-1] if samples.ndim else 0
+    if frames == 0:
+        raise AudioError(f"{name}: the audio is empty (no samples)")
+    if max_seconds is not None and frames / sample_rate > max_seconds:
+        raise AudioError(
+            f"{name}: {frames / sample_rate:.1f} s is longer than the limit of {max_seconds:g} s"
+        )
+    if not np.all(np.isfinite(samples)):
+        raise AudioError(f"{name}: the audio contains NaN or infinite samples")
+    if not np.any(samples):
+        raise AudioError(f"{name}: the audio is silent (every sample is zero)")
+
+
+def load_audio(source: AudioSource, *, mono: bool = True,
+               max_seconds: float | None = DEFAULT_MAX_SECONDS,
+               name: str | None = None) -> Audio:
+    """Decode a WAV, FLAC, Ogg (Vorbis or Opus) or MP3 file and check that it is usable.
+
+    The length is checked from the header before decoding, so a two-hour upload is refused
+    without being read into memory.
+
+    Args:
+        source: a path, the file's bytes, or a binary file object.
+        mono: average the channels into one (the fact is recorded in ``notes``).
+        max_seconds: longest accepted duration; None for no limit.
+        name: how to call the file in messages (defaults to its file name).
+
+    Raises:
+        AudioError: the file is missing, empty, does not decode, or fails
+            :func:`check_waveform`.
+    """
+    handle, default_name = _open(source)
+    name = name or default_name
+    try:
+        with sf.SoundFile(handle) as f:
+            sample_rate, channels = int(f.samplerate), int(f.channels)
+            fmt, subtype, frames = f.format, f.subtype, int(f.frames)
+            if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+                check_waveform(np.zeros(1, np.float32), sample_rate, name=name)
+            if max_seconds is not None and frames / sample_rate > max_seconds:
+                raise AudioError(
+                    f"{name}: {frames / sample_rate:.1f} s is longer than the limit of "
+                    f"{max_seconds:g} s"
+                )
+            data = f.read(dtype="float32", always_2d=True)
+    except AudioError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioError(f"{name}: not a readable audio file ({_short(exc)})") from exc
+
+    samples = np.ascontiguousarray(data.T)  # (channels, frames)
+    notes: list[str] = []
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if np.isfinite(peak) and peak > 1.0:
+        samples = np.clip(samples, -1.0, 1.0)
+        notes.append(f"float samples up to {peak:.2f} were clipped to [-1, 1]")
+    if mono and channels > 1:
+        samples = to_mono(samples)
+        notes.append(f"down-mixed from {channels} channels to mono")
+    elif samples.shape[0] == 1:
+        samples = samples[0]
+    check_waveform(samples, sample_rate, name=name, max_seconds=max_seconds)
+    return Audio(samples=samples, sample_rate=sample_rate, source_channels=channels,
+                 source_format=fmt, source_subtype=subtype, notes=tuple(notes))
+
+
+def _short(exc: Exception) -> str:
+    """The library's reason without the temporary path it names."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"^Error opening .*?: ", "", text)[:200]
+
+
+def save_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, *,
+               subtype: str | None = None) -> Path:
+    """Write ``samples`` (time last) to ``path``; the container follows the file ending.
+
+    WAV and FLAC default to 16-bit PCM (the URGENT submission format); Ogg files use
+    Vorbis except ``.opus``; Opus only exists at 8, 12, 16, 24 and 48 kHz.
+
+    Raises:
+        AudioError: unknown file ending, or a rate the codec does not support.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _SAVE_FORMATS:
+        raise AudioError(f"{path.name}: cannot write '{suffix}' files; use one of "
+                         f"{', '.join(sorted(_SAVE_FORMATS))}")
+    fmt, default_subtype = _SAVE_FORMATS[suffix]
+    if default_subtype == "OPUS" and sample_rate not in OPUS_SAMPLE_RATES:
+        raise AudioError(f"{path.name}: Opus supports {OPUS_SAMPLE_RATES} Hz only, "
+                         f"not {sample_rate} Hz")
+    data = np.asarray(samples, dtype=np.float32)
+    data = data.T if data.ndim == 2 else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), np.clip(data, -1.0, 1.0), sample_rate, format=fmt,
+             subtype=subtype or default_subtype)
+    return path
+
+
+def encode_audio(samples: np.ndarray, sample_rate: int, suffix: str, *,
+                 subtype: str | None = None, compression_level: float | None = None) -> bytes:
+    """Encode to the bytes of a file with the given ending (``.flac``, ``.mp3``, ...).
+
+    ``compression_level`` (0 best quality .. 1 smallest) reaches libsndfile's codec
+    quality setting for MP3, Vorbis and Opus.
+    """
+    suffix = suffix.lower()
+    if suffix not in _SAVE_FORMATS:
+        raise AudioError(f"cannot encode '{suffix}' audio")
+    fmt, default_subtype = _SAVE_FORMATS[suffix]
+    if default_subtype == "OPUS" and sample_rate not in OPUS_SAMPLE_RATES:
+        raise AudioError(f"Opus supports {OPUS_SAMPLE_RATES} Hz only, not {sample_rate} Hz")
+    data = np.asarray(samples, dtype=np.float32)
+    data = data.T if data.ndim == 2 else data
+    buffer = io.BytesIO()
+    kwargs = {} if compression_level is None else {"compression_level": compression_level}
+    sf.write(buffer, np.clip(data, -1.0, 1.0), sample_rate, format=fmt,
+             subtype=subtype or default_subtype, **kwargs)
+    return buffer.getvalue()
+
+
+def is_audio_filename(name: str) -> bool:
+    """Whether a file name has an ending the project reads."""
+    return Path(name).suffix.lower() in AUDIO_EXTENSIONS

@@ -1,0 +1,97 @@
+"""Content-addressed audio store: ``<data>/audio/<sha256[:2]>/<sha256>.flac``.
+
+Audio is quantised to 24-bit PCM before hashing, so the same sound arriving as a 16-bit WAV,
+a 24-bit FLAC or a float file hashes to the same address and is stored once. 16-bit values
+map exactly into 24 bits, so nothing is lost for the usual inputs; FLAC stores the unused low
+bits for free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+_FULL_SCALE_24 = 2 ** 23
+
+
+@dataclass(frozen=True)
+class StoredAudio:
+    """Where a waveform lives and whether this call wrote it."""
+
+    sha256: str
+    path: Path
+    created: bool
+
+
+def quantise_pcm24(samples: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1] (time last) to int32 values on the 24-bit grid."""
+    scaled = np.round(np.clip(np.asarray(samples, np.float64), -1.0, 1.0) * _FULL_SCALE_24)
+    return np.clip(scaled, -_FULL_SCALE_24, _FULL_SCALE_24 - 1).astype(np.int32)
+
+
+def audio_sha256(samples: np.ndarray, sample_rate: int) -> str:
+    """The address of a waveform: SHA-256 of its rate, channel count and 24-bit samples."""
+    pcm = quantise_pcm24(samples)
+    channels = 1 if pcm.ndim == 1 else pcm.shape[0]
+    digest = hashlib.sha256(f"rate={sample_rate};channels={channels};".encode())
+    digest.update(np.ascontiguousarray(pcm, dtype="<i4").tobytes())
+    return digest.hexdigest()
+
+
+class AudioStore:
+    """Reads and writes waveforms by content hash under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / f"{sha256}.flac"
+
+    def put(self, samples: np.ndarray, sample_rate: int) -> StoredAudio:
+        """Store a waveform unless the same one is already there.
+
+        The file appears atomically (written to a temporary name, then renamed), so a
+        crash never leaves a half-written clip under a valid address.
+        """
+        sha = audio_sha256(samples, sample_rate)
+        path = self.path_for(sha)
+        if path.exists():
+            return StoredAudio(sha, path, created=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pcm = quantise_pcm24(samples)
+        data = pcm.T if pcm.ndim == 2 else pcm
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".flac")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                # int32 input to a PCM_24 file: libsndfile keeps the top 24 bits.
+                sf.write(handle, data * 256, sample_rate, format="FLAC", subtype="PCM_24")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return StoredAudio(sha, path, created=True)
+
+    def read(self, sha256: str) -> tuple[np.ndarray, int]:
+        """The stored waveform as float32 (time last) and its rate."""
+        data, rate = sf.read(str(self.path_for(sha256)), dtype="float32", always_2d=True)
+        samples = data[:, 0] if data.shape[1] == 1 else np.ascontiguousarray(data.T)
+        return samples, int(rate)
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).exists()
+
+    def discard(self, sha256: str) -> None:
+        """Remove a file written by a transaction that then failed."""
+        self.path_for(sha256).unlink(missing_ok=True)
+
+    def count(self) -> int:
+        """Number of stored files (for tests and the health page)."""
+        return sum(1 for _ in self.root.glob("??/*.flac")) if self.root.exists() else 0

@@ -1,0 +1,213 @@
+"""Adding clips to the library and finding them again.
+
+Services take a SQLAlchemy ``Session`` from the caller and never commit: the caller's
+``with sessionmaker.begin()`` block decides, so one UI event or API request is one
+transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from audio.io import Audio
+from db.models import Clip, ClipOrigin, Dataset, DatasetClip, System, SystemKind
+from db.store import AudioStore
+
+
+class LibraryError(ValueError):
+    """A request the library refuses; the message is meant for the user as it is."""
+
+
+@dataclass(frozen=True)
+class AddedClip:
+    """The outcome of adding one waveform."""
+
+    clip_id: int
+    created: bool  # False: the same audio was already in the library
+    stored_sha256: str | None = None  # set when this call wrote a new file to the store
+
+
+@dataclass(frozen=True)
+class ClipFilter:
+    """Library filters; None means any."""
+
+    dataset: str | None = None
+    system: str | None = None
+    sample_rate: int | None = None
+    origin: str | None = None
+    limit: int = 500
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class ClipRow:
+    """One clip as the library table shows it."""
+
+    id: int
+    name: str
+    datasets: tuple[str, ...]
+    system: str | None
+    sample_rate: int
+    duration_seconds: float
+    origin: str
+    condition: dict[str, Any] | None = field(default=None)
+
+
+def level_dbfs(samples: np.ndarray) -> tuple[float, float]:
+    """Peak and RMS level in dB relative to full scale."""
+    x = np.asarray(samples, dtype=np.float64)
+    peak = float(np.max(np.abs(x)))
+    rms = float(np.sqrt(np.mean(x ** 2)))
+    return 20 * np.log10(max(peak, 1e-10)), 20 * np.log10(max(rms, 1e-10))
+
+
+def get_or_create_dataset(session: Session, name: str, *, source: str = "",
+                          description: str = "") -> Dataset:
+    name = name.strip()
+    if not name:
+        raise LibraryError("a dataset needs a name")
+    dataset = session.scalar(select(Dataset).where(Dataset.name == name))
+    if dataset is None:
+        dataset = Dataset(name=name, source=source, description=description)
+        session.add(dataset)
+        session.flush()
+    return dataset
+
+
+def get_or_create_system(session: Session, name: str, kind: SystemKind | str, *,
+                         description: str = "") -> System:
+    system = session.scalar(select(System).where(System.name == name))
+    if system is None:
+        system = System(name=name, kind=SystemKind(kind).value, description=description)
+        session.add(system)
+        session.flush()
+    return system
+
+
+def add_clip(session: Session, store: AudioStore, audio: Audio, *, name: str,
+             origin: ClipOrigin | str, dataset: Dataset | None = None,
+             system: System | None = None, parent_clip_id: int | None = None,
+             reference_clip_id: int | None = None,
+             condition: dict[str, Any] | None = None) -> AddedClip:
+    """Store a mono waveform and its metadata, or find the identical clip already stored.
+
+    When the clip is new it is written to the store first; the returned ``stored_sha256``
+    lets a caller whose transaction later fails remove that file again.
+
+    Raises:
+        LibraryError: the audio is not mono, or ``name`` is already used in ``dataset`` by
+            a different clip.
+    """
+    if audio.samples.ndim != 1:
+        raise LibraryError(f"{name}: the library stores mono clips; down-mix first")
+    stored = store.put(audio.samples, audio.sample_rate)
+    clip = session.scalar(select(Clip).where(Clip.sha256 == stored.sha256))
+    created = clip is None
+    try:
+        if clip is None:
+            peak, rms = level_dbfs(audio.samples)
+            clip = Clip(
+                sha256=stored.sha256, name=name, sample_rate=audio.sample_rate,
+                num_frames=audio.num_frames, duration_seconds=audio.duration_seconds,
+                source_channels=audio.source_channels, source_format=audio.source_format,
+                peak_dbfs=peak, rms_dbfs=rms, origin=ClipOrigin(origin).value,
+                system=system, parent_clip_id=parent_clip_id,
+                reference_clip_id=reference_clip_id, condition=condition,
+            )
+            session.add(clip)
+            session.flush()
+        if dataset is not None:
+            _add_membership(session, dataset, clip, name)
+    except BaseException:
+        if stored.created:
+            store.discard(stored.sha256)
+        raise
+    return AddedClip(clip.id, created, stored.sha256 if stored.created else None)
+
+
+def _add_membership(session: Session, dataset: Dataset, clip: Clip, name: str) -> None:
+    existing = session.scalar(select(DatasetClip).where(
+        DatasetClip.dataset_id == dataset.id, DatasetClip.name == name))
+    if existing is None:
+        session.add(DatasetClip(dataset_id=dataset.id, clip_id=clip.id, name=name))
+        session.flush()
+    elif existing.clip_id != clip.id:
+        raise LibraryError(f"{name}: dataset '{dataset.name}' already has a different clip "
+                           f"under this name")
+
+
+def list_clips(session: Session, filters: ClipFilter = ClipFilter()) -> list[ClipRow]:
+    """Clips matching ``filters``, newest first, with the datasets each belongs to."""
+    query = select(Clip).order_by(Clip.id.desc())
+    if filters.dataset:
+        query = query.where(Clip.id.in_(
+            select(DatasetClip.clip_id).join(Dataset).where(Dataset.name == filters.dataset)))
+    if filters.system:
+        query = query.join(System, Clip.system_id == System.id).where(
+            System.name == filters.system)
+    if filters.sample_rate:
+        query = query.where(Clip.sample_rate == int(filters.sample_rate))
+    if filters.origin:
+        query = query.where(Clip.origin == filters.origin)
+    clips = session.scalars(query.limit(filters.limit).offset(filters.offset)).all()
+    names = _dataset_names(session, [c.id for c in clips])
+    systems = dict(session.execute(select(System.id, System.name)).all())
+    return [ClipRow(id=c.id, name=c.name, datasets=tuple(names.get(c.id, ())),
+                    system=systems.get(c.system_id), sample_rate=c.sample_rate,
+                    duration_seconds=c.duration_seconds, origin=c.origin,
+                    condition=c.condition) for c in clips]
+
+
+def _dataset_names(session: Session, clip_ids: list[int]) -> dict[int, list[str]]:
+    rows = session.execute(
+        select(DatasetClip.clip_id, Dataset.name).join(Dataset)
+        .where(DatasetClip.clip_id.in_(clip_ids)).order_by(Dataset.name)).all()
+    out: dict[int, list[str]] = {}
+    for clip_id, name in rows:
+        if name not in out.setdefault(clip_id, []):
+            out[clip_id].append(name)
+    return out
+
+
+def count_clips(session: Session) -> int:
+    return int(session.scalar(select(func.count(Clip.id))) or 0)
+
+
+def filter_choices(session: Session) -> dict[str, list]:
+    """The values each library filter can take, for drop-downs."""
+    return {
+        "dataset": list(session.scalars(select(Dataset.name).order_by(Dataset.name))),
+        "system": list(session.scalars(select(System.name).order_by(System.name))),
+        "sample_rate": list(session.scalars(
+            select(Clip.sample_rate).distinct().order_by(Clip.sample_rate))),
+        "origin": list(session.scalars(select(Clip.origin).distinct().order_by(Clip.origin))),
+    }
+
+
+def get_clip(session: Session, clip_id: int) -> Clip:
+    clip = session.get(Clip, clip_id)
+    if clip is None:
+        raise LibraryError(f"no clip with id {clip_id}")
+    return clip
+
+
+def clip_details(session: Session, clip_id: int) -> dict[str, Any]:
+    """Everything known about a clip, as plain values (for the UI and the API)."""
+    clip = get_clip(session, clip_id)
+    return {
+        "id": clip.id, "name": clip.name, "sha256": clip.sha256,
+        "sample_rate": clip.sample_rate, "num_frames": clip.num_frames,
+        "duration_seconds": round(clip.duration_seconds, 4),
+        "source_channels": clip.source_channels, "source_format": clip.source_format,
+        "peak_dbfs": round(clip.peak_dbfs, 2), "rms_dbfs": round(clip.rms_dbfs, 2),
+        "origin": clip.origin, "system": clip.system.name if clip.system else None,
+        "parent_clip_id": clip.parent_clip_id, "reference_clip_id": clip.reference_clip_id,
+        "condition": clip.condition,
+        "datasets": sorted({m.dataset.name for m in clip.memberships}),
+        "created_at": clip.created_at.isoformat(timespec="seconds") + "Z",
+    }

@@ -1,0 +1,276 @@
+"""Importing many files at once: uploads, a folder, a zip, or a Kaldi ``wav.scp``.
+
+Two kinds of problem are told apart. A problem with the request as a whole (a zip entry
+that climbs out of the archive, a wav.scp line naming a missing file, nothing to import)
+refuses the whole import before anything is stored: :class:`ImportRejected`. A problem with
+one file's content (does not decode, empty, silent, too long, odd rate) skips that file,
+imports the rest, and is listed in the :class:`ImportReport` with its reason.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from sqlalchemy.orm import Session
+
+from audio.io import DEFAULT_MAX_SECONDS, AudioError, is_audio_filename, load_audio
+from db.models import ClipOrigin, Dataset
+from db.store import AudioStore
+from library.clips import LibraryError, add_clip, get_or_create_dataset
+
+#: Called after each file with (files done, files in all, name of the file).
+ProgressCallback = Callable[[int, int, str], None]
+
+MAX_ZIP_MEMBERS = 20_000
+MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024 ** 3
+
+
+class ImportRejected(ValueError):
+    """The import as a whole is refused; nothing was stored."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did, file by file."""
+
+    dataset: str
+    added: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    clip_ids: list[int] = field(default_factory=list)
+    #: store files this import wrote, to remove if the caller's commit fails
+    written: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def imported_any(self) -> bool:
+        return bool(self.clip_ids)
+
+    def summary(self) -> str:
+        return (f"Dataset '{self.dataset}': {len(self.added)} added, "
+                f"{len(self.duplicates)} already in the library, {len(self.skipped)} skipped.")
+
+    def to_dict(self) -> dict:
+        return {
+            "dataset": self.dataset, "added": self.added, "duplicates": self.duplicates,
+            "skipped": [{"file": n, "reason": r} for n, r in self.skipped],
+            "notes": [{"file": n, "note": r} for n, r in self.notes],
+            "clip_ids": self.clip_ids, "summary": self.summary(),
+        }
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One file to import: the name it gets in the dataset and how to read it."""
+
+    name: str
+    read: Callable[[], bytes | Path]
+
+
+def _run_import(session: Session, store: AudioStore, items: list[_Item], *,
+                dataset_name: str, source: str, origin: ClipOrigin,
+                max_seconds: float | None, progress: ProgressCallback | None,
+                skipped: list[tuple[str, str]] | None = None) -> ImportReport:
+    """Decode and store every item; files written before a failure are removed again."""
+    report = ImportReport(dataset=dataset_name, skipped=list(skipped or []))
+    written = report.written
+    dataset: Dataset | None = None
+    try:
+        for done, item in enumerate(items, start=1):
+            try:
+                audio = load_audio(item.read(), max_seconds=max_seconds,
+                                   name=PurePosixPath(item.name).name)
+            except AudioError as exc:
+                report.skipped.append((item.name, str(exc)))
+            else:
+                if dataset is None:
+                    dataset = get_or_create_dataset(session, dataset_name, source=source)
+                try:
+                    added = add_clip(session, store, audio, name=item.name, origin=origin,
+                                     dataset=dataset)
+                except LibraryError as exc:
+                    report.skipped.append((item.name, str(exc)))
+                else:
+                    if added.stored_sha256:
+                        written.append(added.stored_sha256)
+                    (report.added if added.created else report.duplicates).append(item.name)
+                    report.clip_ids.append(added.clip_id)
+                    report.notes.extend((item.name, note) for note in audio.notes)
+            if progress is not None:
+                progress(done, len(items), item.name)
+    except BaseException:
+        for sha in written:
+            store.discard(sha)
+        raise
+    return report
+
+
+def import_files(session: Session, store: AudioStore, files: list[tuple[str, Path]], *,
+                 dataset_name: str = "uploads", origin: ClipOrigin = ClipOrigin.UPLOAD,
+                 max_seconds: float | None = DEFAULT_MAX_SECONDS,
+                 progress: ProgressCallback | None = None) -> ImportReport:
+    """Import uploaded files, given as (original file name, path of the uploaded copy)."""
+    if not files:
+        raise ImportRejected("no files to import")
+    items = [_Item(name, lambda p=path: Path(p)) for name, path in files]
+    return _run_import(session, store, items, dataset_name=dataset_name, source="upload",
+                       origin=origin, max_seconds=max_seconds, progress=progress)
+
+
+def import_folder(session: Session, store: AudioStore, folder: Path, *,
+                  dataset_name: str | None = None,
+                  max_seconds: float | None = DEFAULT_MAX_SECONDS,
+                  progress: ProgressCallback | None = None) -> ImportReport:
+    """Import every audio file below ``folder``; names are paths relative to it."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise ImportRejected(f"folder {folder} does not exist or is not a folder")
+    items: list[_Item] = []
+    skipped: list[tuple[str, str]] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):
+            skipped.append((relative, "a link that points outside the folder"))
+        elif is_audio_filename(path.name):
+            items.append(_Item(relative, lambda p=path: p))
+        else:
+            skipped.append((relative, f"not an audio file (ending '{path.suffix}')"))
+    if not items:
+        raise ImportRejected(f"folder {folder} holds no audio files "
+                             f"(.wav, .flac, .ogg, .opus, .mp3)")
+    return _run_import(session, store, items, dataset_name=dataset_name or folder.name,
+                       source=str(folder.resolve()), origin=ClipOrigin.IMPORT,
+                       max_seconds=max_seconds, progress=progress, skipped=skipped)
+
+
+def _safe_member_name(name: str) -> str:
+    """The member's path, or ImportRejected when it would leave the archive's folder."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+        raise ImportRejected(f"zip entry '{name}' points outside the archive's folder; "
+                             f"nothing was imported")
+    return path.as_posix()
+
+
+def import_zip(session: Session, store: AudioStore, archive: Path, *,
+               dataset_name: str | None = None,
+               max_seconds: float | None = DEFAULT_MAX_SECONDS,
+               progress: ProgressCallback | None = None) -> ImportReport:
+    """Import the audio files inside a zip archive, checking every entry's path first."""
+    archive = Path(archive)
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportRejected(f"{archive.name}: not a readable zip archive ({exc})") from exc
+    with zf:
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        names = [_safe_member_name(m.filename) for m in members]
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise ImportRejected(f"{archive.name}: {len(members)} entries, more than the "
+                                 f"limit of {MAX_ZIP_MEMBERS}")
+        if sum(m.file_size for m in members) > MAX_ZIP_UNCOMPRESSED_BYTES:
+            raise ImportRejected(f"{archive.name}: unpacks to more than "
+                                 f"{MAX_ZIP_UNCOMPRESSED_BYTES // 1024 ** 3} GiB")
+        items: list[_Item] = []
+        skipped: list[tuple[str, str]] = []
+        for member, name in zip(members, names, strict=True):
+            if any(part.startswith(".") or part == "__MACOSX"
+                   for part in PurePosixPath(name).parts):
+                continue
+            if is_audio_filename(name):
+                items.append(_Item(name, lambda m=member: zf.read(m)))
+            else:
+                skipped.append((name, f"not an audio file (ending "
+                                      f"'{PurePosixPath(name).suffix}')"))
+        if not items:
+            raise ImportRejected(f"{archive.name} holds no audio files")
+        return _run_import(session, store, items,
+                           dataset_name=dataset_name or archive.stem,
+                           source=f"zip:{archive.name}", origin=ClipOrigin.IMPORT,
+                           max_seconds=max_seconds, progress=progress, skipped=skipped)
+
+
+def parse_wav_scp(scp: Path) -> list[tuple[str, Path]]:
+    """Read a Kaldi ``wav.scp`` (``<id> <path>`` a line; relative paths are relative to
+    the file's folder) and check that every listed file exists.
+
+    Raises:
+        ImportRejected: with the line numbers of every malformed line, duplicate id, pipe
+            command or missing file.
+    """
+    scp = Path(scp)
+    if not scp.is_file():
+        raise ImportRejected(f"{scp} does not exist")
+    try:
+        lines = scp.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ImportRejected(f"{scp.name} is not a UTF-8 text file") from exc
+    entries: list[tuple[str, Path]] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) != 2:
+            problems.append(f"line {number}: expected '<id> <path>', got '{line.strip()}'")
+            continue
+        utt_id, target = parts
+        if target.rstrip().endswith("|"):
+            problems.append(f"line {number}: pipe commands are not supported ({utt_id})")
+            continue
+        if utt_id in seen:
+            problems.append(f"line {number}: id '{utt_id}' repeats line {seen[utt_id]}")
+            continue
+        seen[utt_id] = number
+        path = Path(target.strip()).expanduser()
+        path = path if path.is_absolute() else scp.parent / path
+        if not path.is_file():
+            problems.append(f"line {number}: file not found for '{utt_id}': {target.strip()}")
+            continue
+        entries.append((utt_id, path))
+    if problems:
+        shown = "; ".join(problems[:10])
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise ImportRejected(f"{scp.name}: {len(problems)} problem(s), nothing imported: "
+                             f"{shown}{more}")
+    if not entries:
+        raise ImportRejected(f"{scp.name} lists no files")
+    return entries
+
+
+def import_wav_scp(session: Session, store: AudioStore, scp: Path, *,
+                   dataset_name: str | None = None,
+                   max_seconds: float | None = DEFAULT_MAX_SECONDS,
+                   progress: ProgressCallback | None = None) -> ImportReport:
+    """Import the files a ``wav.scp`` lists; each clip is named by its utterance id."""
+    entries = parse_wav_scp(Path(scp))
+    items = [_Item(utt_id, lambda p=path: p) for utt_id, path in entries]
+    return _run_import(session, store, items,
+                       dataset_name=dataset_name or Path(scp).resolve().parent.name,
+                       source=str(Path(scp).resolve()), origin=ClipOrigin.IMPORT,
+                       max_seconds=max_seconds, progress=progress)
+
+
+def import_path(session: Session, store: AudioStore, source: Path, *,
+                dataset_name: str | None = None,
+                max_seconds: float | None = DEFAULT_MAX_SECONDS,
+                progress: ProgressCallback | None = None) -> ImportReport:
+    """Import a folder, a ``.zip`` or a ``wav.scp``, whichever ``source`` is."""
+    source = Path(source).expanduser()
+    kwargs = dict(dataset_name=dataset_name or None, max_seconds=max_seconds,
+                  progress=progress)
+    if source.is_dir():
+        return import_folder(session, store, source, **kwargs)
+    if source.suffix.lower() == ".zip":
+        return import_zip(session, store, source, **kwargs)
+    if source.suffix.lower() == ".scp" or source.name.endswith("wav.scp"):
+        return import_wav_scp(session, store, source, **kwargs)
+    if not source.exists():
+        raise ImportRejected(f"{source} does not exist")
+    raise ImportRejected(f"{source.name}: import takes a folder, a .zip or a wav.scp")

@@ -1,0 +1,169 @@
+"""The JSON API beside the Gradio app: health, clips, imports.
+
+Errors are JSON objects ``{"error": "..."}`` with a 4xx status, so scripts and custom
+front-ends get the same messages the UI shows. Everything but the health check needs the
+admin password as a bearer token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from db.session import current_revision, head_revision
+from library.clips import ClipFilter, LibraryError, clip_details, count_clips, get_clip, list_clips
+from library.importing import ImportRejected, ImportReport, import_files, import_path
+from webapp.context import AppContext
+
+API_VERSION = "0.1.0"
+
+
+def error(status: int, message: str, **details: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **details}, status_code=status)
+
+
+class ApiError(Exception):
+    """Raised inside a route to answer with a JSON error."""
+
+    def __init__(self, status: int, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.details = status, message, details
+
+
+class ImportRequest(BaseModel):
+    path: str
+    dataset: str | None = None
+
+
+def build_router(context: AppContext) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    def require_admin(request: Request) -> None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+                token.strip().encode(), context.admin_password.encode()):
+            raise ApiError(401, "admin password required as 'Authorization: Bearer <password>'")
+
+    admin = [Depends(require_admin)]
+
+    @router.get("/health")
+    def health() -> JSONResponse:
+        try:
+            with context.sessions() as session:
+                session.execute(text("SELECT 1"))
+                clips = count_clips(session)
+            revision = current_revision(context.engine)
+        except SQLAlchemyError as exc:
+            return JSONResponse({"status": "error", "error": f"database: {exc}"},
+                                status_code=503)
+        return JSONResponse({"status": "ok", "version": API_VERSION,
+                             "schema_revision": revision, "schema_head": head_revision(),
+                             "clips": clips})
+
+    @router.get("/clips", dependencies=admin)
+    def clips(dataset: str | None = None, system: str | None = None,
+              sample_rate: int | None = None, origin: str | None = None,
+              limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+              offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+        with context.sessions() as session:
+            rows = list_clips(session, ClipFilter(dataset, system, sample_rate, origin,
+                                                  limit, offset))
+        return {"clips": [{"id": r.id, "name": r.name, "datasets": list(r.datasets),
+                           "system": r.system, "sample_rate": r.sample_rate,
+                           "duration_seconds": round(r.duration_seconds, 4),
+                           "origin": r.origin, "condition": r.condition} for r in rows]}
+
+    @router.get("/clips/{clip_id}", dependencies=admin)
+    def clip(clip_id: int) -> dict:
+        with context.sessions() as session:
+            try:
+                return clip_details(session, clip_id)
+            except LibraryError as exc:
+                raise ApiError(404, str(exc)) from exc
+
+    @router.get("/clips/{clip_id}/audio", dependencies=admin)
+    def clip_audio(clip_id: int) -> FileResponse:
+        with context.sessions() as session:
+            try:
+                found = get_clip(session, clip_id)
+            except LibraryError as exc:
+                raise ApiError(404, str(exc)) from exc
+            path = context.store.path_for(found.sha256)
+            name = Path(found.name).stem + ".flac"
+        return FileResponse(path, media_type="audio/flac", filename=name)
+
+    @router.post("/clips", dependencies=admin)
+    def upload(files: Annotated[list[UploadFile], File(description="audio files")],
+               dataset: Annotated[str, Form()] = "uploads") -> JSONResponse:
+        limit = context.settings.max_upload_mb * 1024 * 1024
+        with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+            saved: list[tuple[str, Path]] = []
+            for index, upload_file in enumerate(files):
+                name = Path(upload_file.filename or f"upload-{index}").name
+                target = Path(tmp) / f"{index}-{name}"
+                with target.open("wb") as out:
+                    shutil.copyfileobj(upload_file.file, out, length=1024 * 1024)
+                if target.stat().st_size > limit:
+                    raise ApiError(413, f"{name}: larger than the upload limit of "
+                                        f"{context.settings.max_upload_mb} MB")
+                saved.append((name, target))
+            return _report_response(lambda session: import_files(
+                session, context.store, saved, dataset_name=dataset,
+                max_seconds=context.settings.max_seconds))
+
+    @router.post("/imports", dependencies=admin)
+    def import_source(request: ImportRequest) -> JSONResponse:
+        """Import a folder, zip or wav.scp that is on the server's disk."""
+        return _report_response(lambda session: import_path(
+            session, context.store, Path(request.path), dataset_name=request.dataset,
+            max_seconds=context.settings.max_seconds))
+
+    def _report_response(run) -> JSONResponse:
+        """Run an import in one transaction; answer 422 and keep nothing if nothing
+        could be imported (not even the dataset row)."""
+        session = context.sessions()
+        report: ImportReport | None = None
+        try:
+            report = run(session)
+            if not report.imported_any:
+                session.rollback()
+                reasons = "; ".join(reason for _, reason in report.skipped)
+                return error(422, f"nothing imported: {reasons}", **report.to_dict())
+            session.commit()
+        except (ImportRejected, LibraryError) as exc:
+            session.rollback()
+            return error(422, str(exc))
+        except BaseException:
+            session.rollback()
+            for sha in report.written if report else []:
+                context.store.discard(sha)
+            raise
+        finally:
+            session.close()
+        return JSONResponse(report.to_dict(), status_code=201 if report.added else 200)
+
+    return router
+
+
+def install_error_handlers(app) -> None:
+    """Answer ApiError and request-validation errors as ``{"error": ...}`` JSON."""
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return error(exc.status, exc.message, **exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
+                    for e in exc.errors()]
+        return error(422, "invalid request: " + "; ".join(problems))

@@ -1,0 +1,44 @@
+"""Assembles the FastAPI server: the JSON API under /api and the Gradio admin app at /.
+
+Rater pages (listening tests) will be mounted beside the admin app without its password.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import gradio as gr
+from fastapi import FastAPI
+
+from webapp.api import API_VERSION, build_router, install_error_handlers
+from webapp.context import AppContext
+from webapp.library_tab import build_library_tab
+
+TITLE = "Speech enhancement & quality workbench"
+
+
+def build_admin_blocks(context: AppContext) -> gr.Blocks:
+    with gr.Blocks(title=TITLE) as blocks:
+        gr.Markdown(f"## {TITLE}")
+        with gr.Tabs():
+            with gr.Tab("Library", id="library"):
+                build_library_tab(context, blocks)
+    return blocks
+
+
+def build_app(context: AppContext) -> FastAPI:
+    app = FastAPI(title=TITLE, version=API_VERSION, docs_url="/api/docs",
+                  openapi_url="/api/openapi.json", redoc_url=None)
+    install_error_handlers(app)
+    app.include_router(build_router(context))
+
+    def check_admin(_username: str, password: str) -> bool:
+        return secrets.compare_digest(password.encode(), context.admin_password.encode())
+
+    return gr.mount_gradio_app(
+        app, build_admin_blocks(context), path="/", auth=check_admin,
+        auth_message="Admin pages: log in with any user name and the admin password.",
+        allowed_paths=[str(context.store.root)],
+        max_file_size=f"{context.settings.max_upload_mb}mb",
+        footer_links=["api"],
+    )

@@ -1,0 +1,60 @@
+"""What every request handler shares: settings, the database, the audio store, the password.
+
+Built once per process by :func:`start`, which also upgrades the schema and seeds the demo
+set, so that a handler only opens a session and calls a service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.session import DatabaseError, create_db_engine, make_session_factory, upgrade_database
+from db.store import AudioStore
+from library.clips import count_clips
+from library.demo import seed_demo
+from webapp.settings import Settings, StartupError, admin_password, prepare_data_dir
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: AudioStore
+    admin_password: str
+    schema_revision: str
+    password_generated: bool = False
+    demo_clips_seeded: int = 0
+
+
+def start(settings: Settings) -> AppContext:
+    """Check the data folder and database, upgrade the schema, seed the demo set.
+
+    Raises:
+        StartupError: with one line saying what is wrong (folder not writable, database
+            unreachable or not upgradable).
+    """
+    data_dir = prepare_data_dir(settings.data_dir)
+    try:
+        engine = create_db_engine(settings.database_url)
+        revision = upgrade_database(engine)
+    except DatabaseError as exc:
+        raise StartupError(str(exc)) from exc
+    sessions = make_session_factory(engine)
+    store = AudioStore(data_dir / "audio")
+    password, generated = admin_password(data_dir)
+    context = AppContext(settings=settings, engine=engine, sessions=sessions, store=store,
+                         admin_password=password, schema_revision=revision,
+                         password_generated=generated)
+    if settings.seed_demo:
+        with sessions.begin() as session:
+            if count_clips(session) == 0:
+                try:
+                    context.demo_clips_seeded = seed_demo(session, store)
+                except FileNotFoundError as exc:
+                    raise StartupError(f"{exc}; start with --no-demo to run without it") \
+                        from exc
+    return context

@@ -1,0 +1,94 @@
+"""Command-line and environment settings of the web app, checked before anything starts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from audio.io import DEFAULT_MAX_SECONDS
+from db.session import sqlite_url
+
+PASSWORD_FILE = "admin_password.txt"
+
+
+class StartupError(RuntimeError):
+    """The app cannot start; the message is the one line printed before exiting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to know at start."""
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    data_dir: Path = Path("data")
+    db_url: str | None = None
+    seed_demo: bool = True
+    max_seconds: float = DEFAULT_MAX_SECONDS
+    max_upload_mb: int = 500
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or sqlite_url(self.data_dir / "workbench.db")
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+
+def parse_settings(argv: list[str] | None = None) -> Settings:
+    parser = argparse.ArgumentParser(
+        prog="python -m webapp",
+        description="Speech enhancement and quality workbench: web app and JSON API.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("APP_DATA_DIR",
+                        "data")), help="folder for the database, audio store and password "
+                                       "(default ./data, or APP_DATA_DIR)")
+    parser.add_argument("--db-url", default=os.environ.get("APP_DB_URL"),
+                        help="SQLAlchemy database URL (default: SQLite in the data folder; "
+                             "or APP_DB_URL)")
+    parser.add_argument("--no-demo", action="store_true",
+                        help="do not seed the demo set into an empty database")
+    parser.add_argument("--max-duration", type=float, default=DEFAULT_MAX_SECONDS,
+                        help="longest clip accepted, in seconds (default %(default)s)")
+    args = parser.parse_args(argv)
+    return Settings(host=args.host, port=args.port, data_dir=args.data_dir.expanduser(),
+                    db_url=args.db_url or None, seed_demo=not args.no_demo,
+                    max_seconds=args.max_duration)
+
+
+def prepare_data_dir(data_dir: Path) -> Path:
+    """Create the data folder if needed and prove that it is writable."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise StartupError(f"data folder {data_dir} cannot be created or written: "
+                           f"{exc.strerror or exc}") from exc
+    return data_dir
+
+
+def admin_password(data_dir: Path) -> tuple[str, bool]:
+    """The admin password: APP_ADMIN_PASSWORD, else the one stored in the data folder, else a
+    new one stored there (owner-readable only).
+
+    Returns:
+        the password and whether it was generated just now (so it is printed once).
+    """
+    from_env = os.environ.get("APP_ADMIN_PASSWORD", "").strip()
+    if from_env:
+        return from_env, False
+    path = Path(data_dir) / PASSWORD_FILE
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip(), False
+    password = secrets.token_urlsafe(12)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return password, True
