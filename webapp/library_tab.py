@@ -20,9 +20,8 @@ COLUMNS = ["id", "name", "datasets", "system", "rate (kHz)", "duration (s)", "or
 def _condition_text(condition: dict | None) -> str:
     if not condition:
         return ""
-    distortions = condition.get("distortions")
-    if distortions:
-        return " + ".join(map(str, distortions))
+    if "distortions" in condition:
+        return " + ".join(map(str, condition["distortions"])) or "clean"
     return ", ".join(f"{k}={v}" for k, v in condition.items() if not isinstance(v, dict))[:80]
 
 
