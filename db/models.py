@@ -143,3 +143,55 @@ class DatasetClip(Base):
     def __repr__(self) -> str:
         return f"DatasetClip(dataset_id={self.dataset_id!r}, clip_id={self.clip_id!r}, " \
                f"name={self.name!r})"
+
+
+class EnhancementRun(Base):
+    """One input clip enhanced by one system: the output clip and how long it took.
+
+    Unique per (input, system), so a comparison never enhances the same clip twice. For the
+    identity system the output is the input clip itself.
+    """
+
+    __tablename__ = "enhancement_runs"
+    __table_args__ = (UniqueConstraint("input_clip_id", "system_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    input_clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"),
+                                               index=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id", ondelete="CASCADE"),
+                                           index=True)
+    output_clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"))
+    processing_seconds: Mapped[float]
+    real_time_factor: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    system: Mapped[System] = relationship()
+
+    def __repr__(self) -> str:
+        return (f"EnhancementRun(input_clip_id={self.input_clip_id!r}, "
+                f"system_id={self.system_id!r}, output_clip_id={self.output_clip_id!r})")
+
+
+class ObjectiveScore(Base):
+    """One objective metric of one clip (against its reference for intrusive metrics).
+
+    ``reference_clip_id`` is 0 for non-intrusive metrics rather than NULL, so the unique key
+    also holds for them (NULLs never collide in a unique index). A metric that failed on a
+    clip is kept as a NULL value with the error, never silently dropped.
+    """
+
+    __tablename__ = "objective_scores"
+    __table_args__ = (UniqueConstraint("clip_id", "metric", "reference_clip_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"),
+                                         index=True)
+    metric: Mapped[str] = mapped_column(String(40))
+    reference_clip_id: Mapped[int] = mapped_column(default=0)
+    value: Mapped[float | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"ObjectiveScore(clip_id={self.clip_id!r}, metric={self.metric!r}, " \
+               f"value={self.value!r})"

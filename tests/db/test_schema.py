@@ -66,3 +66,22 @@ def test_unreachable_databases_fail_with_one_clear_line(tmp_path):
     with pytest.raises(DatabaseError, match="cannot connect"):
         create_db_engine(sqlite_url(corrupt))
     assert sqlite3.sqlite_version  # the stdlib driver is what the default URL uses
+
+
+def test_a_database_from_the_first_release_upgrades_with_its_data(tmp_path):
+    from alembic import command
+
+    from db.session import alembic_config
+
+    engine = create_db_engine(sqlite_url(tmp_path / "old.db"))
+    command.upgrade(alembic_config(engine), "0001_library")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO clips (sha256, name, sample_rate, num_frames, duration_seconds, "
+            "source_channels, source_format, peak_dbfs, rms_dbfs, origin, created_at) "
+            f"VALUES ('{'a' * 64}', 'old.wav', 16000, 16000, 1.0, 1, 'WAV', -1, -20, "
+            "'upload', '2026-01-01')"))
+    assert upgrade_database(engine) == head_revision() != "0001_library"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT name FROM clips")).scalar() == "old.wav"
+        assert "objective_scores" in inspect(engine).get_table_names()
