@@ -1,0 +1,1 @@
+"""Speech enhancement: systems, their command-line use and their evaluation."""

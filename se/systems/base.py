@@ -66,7 +66,8 @@ def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
 
 
 def process_in_chunks(process: Callable[[np.ndarray], np.ndarray], samples: np.ndarray,
-                      chunk_frames: int, overlap_frames: int) -> np.ndarray:
+                      chunk_frames: int, overlap_frames: int, warmup_frames: int = 0
+                      ) -> np.ndarray:
     """Apply ``process`` to overlapping chunks of equal length and cross-fade them.
 
     Only one chunk's intermediate data exists at a time, so memory grows with the chunk,
@@ -78,6 +79,9 @@ def process_in_chunks(process: Callable[[np.ndarray], np.ndarray], samples: np.n
         samples: mono waveform, shape (frames,).
         chunk_frames: longest chunk; inputs up to this length go through in one call.
         overlap_frames: samples shared by neighbouring chunks, where they are cross-faded.
+        warmup_frames: input before each chunk (but the first) that ``process`` also sees
+            and whose output is dropped, so adaptive estimates have settled where the
+            chunk's own output begins.
     """
     total = samples.shape[0]
     if total <= chunk_frames:
@@ -93,7 +97,9 @@ def process_in_chunks(process: Callable[[np.ndarray], np.ndarray], samples: np.n
     for index in range(count):
         start = index * step
         stop = min(start + length, total)
-        chunk = fit_length(process(samples[start:stop]), stop - start).astype(np.float32)
+        lead = min(start, warmup_frames)
+        chunk = fit_length(process(samples[start - lead:stop]), lead + stop - start)[lead:]
+        chunk = chunk.astype(np.float32)
         if index > 0:
             chunk[:overlap_frames] *= fade_in
         if index < count - 1:
@@ -116,8 +122,10 @@ class System(ABC):
         sample_rates: rates :meth:`_process` works at; None for every rate from 8 to
             48 kHz. Other inputs are resampled to the nearest and back.
         chunk_seconds: longest piece :meth:`_process` sees; None to never chunk.
-        overlap_seconds: cross-fade between chunks; long enough for the system's
-            state (noise estimates, recurrent layers) to settle.
+        overlap_seconds: cross-fade between neighbouring chunks.
+        warmup_seconds: input before each chunk that the system also sees and whose
+            output is dropped: long enough for adaptive state (noise estimates, recurrent
+            layers) to settle, so that chunked output matches whole-file output.
     """
 
     name: str
@@ -126,6 +134,7 @@ class System(ABC):
     sample_rates: tuple[int, ...] | None = None
     chunk_seconds: float | None = 30.0
     overlap_seconds: float = 1.0
+    warmup_seconds: float = 0.0
 
     def enhance(self, waveform: np.ndarray, sample_rate: int) -> np.ndarray:
         """Enhance a mono waveform; the output has the input's rate and length.
@@ -150,7 +159,8 @@ class System(ABC):
         else:
             y = process_in_chunks(lambda chunk: self._process(chunk, rate), y,
                                   round(self.chunk_seconds * rate),
-                                  round(self.overlap_seconds * rate))
+                                  round(self.overlap_seconds * rate),
+                                  round(self.warmup_seconds * rate))
         if rate != sample_rate:
             y = resample(y, rate, sample_rate)
         y = np.ascontiguousarray(fit_length(y, x.shape[0]), dtype=np.float32)

@@ -139,6 +139,7 @@ class MmseLsa(System):
     kind = "dsp"
     description = ("MMSE log-spectral amplitude estimator, decision-directed a-priori SNR, "
                    "MCRA noise tracking")
+    warmup_seconds = 3.0
 
     def __init__(self, config: MmseLsaConfig = MmseLsaConfig()) -> None:
         self.config = config

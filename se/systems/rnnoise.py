@@ -55,6 +55,7 @@ class RNNoise(System):
     description = "RNNoise recurrent denoiser, pretrained model shipped in pyrnnoise (48 kHz)"
     sample_rates = (RNNOISE_SAMPLE_RATE,)
     chunk_seconds = 60.0
+    warmup_seconds = 1.0
 
     def _process(self, waveform: np.ndarray, sample_rate: int) -> np.ndarray:
         return rnnoise_denoise(waveform)

@@ -14,6 +14,7 @@ class SpectralGating(System):
     name = "spectral_gating"
     kind = "dsp"
     description = "non-stationary spectral gating (noisereduce)"
+    warmup_seconds = 3.0  # its noise floor is smoothed over 2 s
 
     def __init__(self, *, stationary: bool = False, prop_decrease: float = 1.0) -> None:
         self.stationary = stationary

@@ -71,6 +71,7 @@ class WpeMmseLsa(Wpe):
 
     name = "wpe_mmse_lsa"
     description = "WPE dereverberation followed by the MMSE-LSA enhancer"
+    warmup_seconds = 3.0
 
     def _process(self, waveform: np.ndarray, sample_rate: int) -> np.ndarray:
         return mmse_lsa(wpe_dereverberate(waveform, sample_rate, self.config), sample_rate)
