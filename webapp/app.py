@@ -11,7 +11,9 @@ import gradio as gr
 from fastapi import FastAPI
 
 from webapp.api import API_VERSION, build_router, install_error_handlers
+from webapp.compare_tab import build_compare_tab
 from webapp.context import AppContext
+from webapp.enhance_tab import build_enhance_tab
 from webapp.library_tab import build_library_tab
 
 TITLE = "Speech enhancement & quality workbench"
@@ -23,6 +25,10 @@ def build_admin_blocks(context: AppContext) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Library", id="library"):
                 build_library_tab(context, blocks)
+            with gr.Tab("Enhance", id="enhance"):
+                build_enhance_tab(context, blocks)
+            with gr.Tab("Compare", id="compare"):
+                build_compare_tab(context, blocks)
     return blocks
 
 

@@ -15,6 +15,8 @@ from db.session import DatabaseError, create_db_engine, make_session_factory, up
 from db.store import AudioStore
 from library.clips import count_clips
 from library.demo import seed_demo
+from library.systems import system_catalog
+from se.systems import System
 from webapp.settings import Settings, StartupError, admin_password, prepare_data_dir
 
 
@@ -28,6 +30,11 @@ class AppContext:
     schema_revision: str
     password_generated: bool = False
     demo_clips_seeded: int = 0
+
+    def systems(self) -> dict[str, System]:
+        """Every enhancement system on offer now (checkpoints and imports can appear)."""
+        with self.sessions() as session:
+            return system_catalog(session, self.settings.checkpoints_dir)
 
 
 def start(settings: Settings) -> AppContext:

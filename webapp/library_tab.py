@@ -7,9 +7,9 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from audio.figures import spectrogram_figure
-from library.clips import ClipFilter, LibraryError, clip_details, filter_choices, list_clips
+from library.clips import ClipFilter, LibraryError, filter_choices, list_clips
 from library.importing import ImportRejected, ImportReport, import_files, import_path
+from webapp.clip_views import clip_media
 from webapp.context import AppContext
 
 ANY = "(any)"
@@ -61,14 +61,7 @@ def build_library_tab(context: AppContext, blocks: gr.Blocks) -> None:
     def show(clip_id: float | None):
         if not clip_id:
             return None, None, None
-        try:
-            with context.sessions() as session:
-                details = clip_details(session, int(clip_id))
-        except LibraryError as exc:
-            raise gr.Error(str(exc)) from exc
-        samples, rate = context.store.read(details["sha256"])
-        figure = spectrogram_figure(samples, rate, title=details["name"])
-        return str(context.store.path_for(details["sha256"])), figure, details
+        return clip_media(context, int(clip_id))
 
     def select(event: gr.SelectData) -> int | None:
         row = event.row_value or []

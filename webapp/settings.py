@@ -13,6 +13,7 @@ from audio.io import DEFAULT_MAX_SECONDS
 from db.session import sqlite_url
 
 PASSWORD_FILE = "admin_password.txt"
+REPO_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 class StartupError(RuntimeError):
@@ -30,6 +31,7 @@ class Settings:
     seed_demo: bool = True
     max_seconds: float = DEFAULT_MAX_SECONDS
     max_upload_mb: int = 500
+    checkpoints_dir: Path = REPO_CHECKPOINTS
 
     @property
     def database_url(self) -> str:
@@ -56,10 +58,14 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
                         help="do not seed the demo set into an empty database")
     parser.add_argument("--max-duration", type=float, default=DEFAULT_MAX_SECONDS,
                         help="longest clip accepted, in seconds (default %(default)s)")
+    parser.add_argument("--checkpoints-dir", type=Path, default=REPO_CHECKPOINTS,
+                        help="folder whose SE checkpoints (*.pt) are offered as systems "
+                             "(default: the shipped ./checkpoints)")
     args = parser.parse_args(argv)
     return Settings(host=args.host, port=args.port, data_dir=args.data_dir.expanduser(),
                     db_url=args.db_url or None, seed_demo=not args.no_demo,
-                    max_seconds=args.max_duration)
+                    max_seconds=args.max_duration,
+                    checkpoints_dir=args.checkpoints_dir.expanduser())
 
 
 def prepare_data_dir(data_dir: Path) -> Path:
