@@ -1,0 +1,67 @@
+"""Enhancing a clip with two systems and comparing systems over the demo set, in a browser."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import pandas as pd
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def _demo_clip_id(app_server, name: str) -> int:
+    clips = httpx.get(f"{app_server.url}/api/clips", params={"dataset": "demo"},
+                      headers=app_server.headers()).json()["clips"]
+    return next(c["id"] for c in clips if c["name"] == name)
+
+
+def _choose_systems(group, wanted: set[str]) -> None:
+    for box in group.get_by_role("checkbox").all():
+        label = box.evaluate("b => b.closest('label').textContent.trim()")
+        box.set_checked(label in wanted)
+
+
+def test_enhance_one_clip_with_two_systems(admin_page, app_server):
+    clip_id = _demo_clip_id(app_server, "u02_de_16k_clipping.flac")
+    page = admin_page
+    page.get_by_role("tab", name="Enhance").click()
+    page.locator("#enhance-clip-id input").fill(str(clip_id))
+    systems = page.locator("#enhance-systems")
+    expect(systems).to_contain_text("mmse_lsa")
+    _choose_systems(systems, {"unprocessed", "mmse_lsa"})
+    page.locator("#enhance-run").click()
+    table = page.locator("#enhance-metrics")
+    expect(table).to_contain_text("mmse_lsa", timeout=90_000)
+    expect(table).to_contain_text("(input)")
+    expect(table).not_to_contain_text("rnnoise")
+    # Input plus two outputs: three players, three spectrograms, three 16-bit downloads.
+    expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=30_000)
+    expect(page.locator("a[href$='/u02_de_16k_clipping_mmse_lsa.flac']")).not_to_have_count(0)
+
+
+def test_compare_systems_over_the_demo_set(admin_page):
+    page = admin_page
+    page.get_by_role("tab", name="Compare").click()
+    expect(page.locator("#compare-dataset input")).to_have_value("demo")
+    _choose_systems(page.locator("#compare-systems"), {"unprocessed", "mmse_lsa"})
+    _choose_systems(page.locator("#compare-metrics"), {"si_sdr"})
+    page.locator("#compare-run").click()
+    summary = page.locator("#compare-summary")
+    expect(summary).to_contain_text("±", timeout=240_000)
+    expect(summary).to_contain_text("mmse_lsa")
+    expect(summary).to_contain_text("36")  # every degraded demo clip was compared
+    expect(page.locator("#compare-bars .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#compare-boxes .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#compare-csv")).to_contain_text("comparison_per_clip")
+    link = page.locator("#compare-csv a[href$='comparison_per_clip.csv']").first
+    table = pd.read_csv(io.StringIO(page.request.get(link.get_attribute("href")).text()))
+    assert len(table) == 72 and set(table["system"]) == {"unprocessed", "mmse_lsa"}
+    assert table["si_sdr"].notna().all()
+    # Selecting a clip plays the input, its clean reference and both outputs side by side.
+    page.locator("#compare-clips").get_by_text("u01_en-us_8k_noise-white.flac").filter(
+        visible=True).first.click()
+    expect(page.get_by_text("clean reference", exact=True).first).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(2 + 4, timeout=30_000)
