@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from tests.signals import speech_like
 
 REPO = Path(__file__).resolve().parents[1]
 LIMIT_MB = 2048.0
+RESULTS = REPO / "benchmarks" / "results" / "se_memory.md"
 
 
 def _peak_rss_mb() -> float:
@@ -83,9 +85,13 @@ def main() -> int:
         source = Path(tmp) / "long.flac"
         write_long_input(source, args.minutes, args.rate)
         audio_seconds = args.minutes * 60
-        print(f"input: {args.minutes:g} min at {args.rate} Hz, mono\n")
-        print(f"{'system':<16} {'seconds':>8} {'x real time':>11} {'peak RSS MB':>12} "
-              f"{'after imports MB':>17}")
+        lines = ["# Enhancement systems on a long file: memory and speed", "",
+                 f"`python -m benchmarks.se_memory --minutes {args.minutes:g} --rate "
+                 f"{args.rate}` on {date.today()}: one {args.minutes:g}-minute mono file at "
+                 f"{args.rate} Hz, loaded, enhanced and saved as 16-bit FLAC, one process per "
+                 "system. Peak RSS is Linux's VmHWM of that process.", "",
+                 "| system | seconds | x real time | peak RSS MB | after imports MB |",
+                 "|---|---|---|---|---|"]
         worst = 0.0
         for name in args.systems.split(","):
             done = subprocess.run(
@@ -94,9 +100,14 @@ def main() -> int:
                 cwd=REPO, capture_output=True, text=True, check=True)
             row = json.loads(done.stdout.strip().splitlines()[-1])
             worst = max(worst, row["peak_rss_mb"])
-            print(f"{name:<16} {row['seconds']:>8.1f} {audio_seconds / row['seconds']:>11.1f} "
-                  f"{row['peak_rss_mb']:>12.0f} {row['rss_after_imports_mb']:>17.0f}")
-    print(f"\nlargest peak: {worst:.0f} MB (limit {LIMIT_MB:.0f} MB)")
+            lines.append(f"| {name} | {row['seconds']:.1f} | "
+                         f"{audio_seconds / row['seconds']:.1f} | {row['peak_rss_mb']:.0f} | "
+                         f"{row['rss_after_imports_mb']:.0f} |")
+            print(lines[-1], flush=True)
+    lines += ["", f"Largest peak: {worst:.0f} MB (limit {LIMIT_MB:.0f} MB).", ""]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines))
+    print("\n".join(lines))
     return 0 if worst < LIMIT_MB else 1
 
 

@@ -9,11 +9,13 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from audio.io import AudioError, load_audio
 from audio.metrics import DEFAULT_METRICS
 from library.clips import LibraryError
 from library.comparison import input_clip, run_comparison
 from library.importing import ImportRejected, import_files
 from library.scores import ensure_scores
+from se.systems import check_input
 from webapp.clip_views import render_clip_panels
 from webapp.context import AppContext
 
@@ -34,6 +36,11 @@ def build_enhance_tab(context: AppContext, blocks: gr.Blocks) -> None:
 
     def resolve_input(upload: str | None, clip_id: float | None) -> int:
         if upload:
+            try:  # refuse what no system can take before anything is stored
+                audio = load_audio(Path(upload), max_seconds=context.settings.max_seconds)
+                check_input(audio.samples, audio.sample_rate, name=Path(upload).name)
+            except AudioError as exc:
+                raise gr.Error(str(exc)) from exc
             try:
                 with context.sessions.begin() as session:
                     report = import_files(session, context.store, [(Path(upload).name,

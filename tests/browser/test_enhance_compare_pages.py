@@ -65,3 +65,27 @@ def test_compare_systems_over_the_demo_set(admin_page):
         visible=True).first.click()
     expect(page.get_by_text("clean reference", exact=True).first).to_be_visible()
     expect(page.locator(".js-plotly-plot")).to_have_count(2 + 4, timeout=30_000)
+
+
+@pytest.mark.parametrize("name, seconds, rate, silent, message", [
+    ("silence.wav", 1.0, 16000, True, "silent"),
+    ("blip.wav", 0.05, 16000, False, "shorter than the minimum of 0.1 s"),
+    ("hi-res.wav", 1.0, 96000, False, "96000 Hz is outside the 8000-48000 Hz"),
+])
+def test_unusable_uploads_are_refused_and_not_stored(admin_page, app_server, tmp_path, name,
+                                                     seconds, rate, silent, message):
+    import soundfile as sf
+
+    from tests.signals import speech_like
+
+    samples = speech_like(seconds, rate) * (0 if silent else 1)
+    sf.write(tmp_path / name, samples, rate)
+    before = httpx.get(f"{app_server.url}/api/health").json()["clips"]
+    page = admin_page
+    page.get_by_role("tab", name="Enhance").click()
+    page.locator("#enhance-upload input[type=file]").set_input_files(str(tmp_path / name))
+    expect(page.locator("#enhance-upload audio, #enhance-upload .waveform-container")
+           ).not_to_have_count(0)
+    page.locator("#enhance-run").click()
+    expect(page.get_by_text(message)).to_be_visible(timeout=30_000)
+    assert httpx.get(f"{app_server.url}/api/health").json()["clips"] == before

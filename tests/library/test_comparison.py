@@ -177,3 +177,26 @@ def test_outputs_folder_imports_as_a_system(tmp_path, sessions, store, mini):
 def _sha(sessions, clip_id: int) -> str:
     with sessions() as s:
         return s.get(Clip, clip_id).sha256
+
+
+def test_every_system_enhances_a_demo_clip_at_every_rate(sessions, store):
+    from library.demo import seed_demo
+    from se.systems import BUILTIN_SYSTEMS
+
+    with sessions.begin() as s:
+        seed_demo(s, store)
+    with sessions() as s:
+        inputs = comparison_inputs(s, "demo")
+    one_per_rate = list({clip.sample_rate: clip for clip in inputs}.values())
+    assert sorted(c.sample_rate for c in one_per_rate) == [
+        8000, 16000, 22050, 24000, 32000, 44100, 48000]
+    systems = [get_system(name) for name in BUILTIN_SYSTEMS]
+    results = run_comparison(sessions, store, one_per_rate, systems, metrics=[])
+    assert len(results) == 7 * len(systems)
+    assert (results["error"] == "").all(), results.loc[results["error"] != "", "error"].tolist()
+    with sessions() as s:
+        for row in results.itertuples():
+            output, source = s.get(Clip, int(row.output_clip_id)), s.get(Clip,
+                                                                          row.input_clip_id)
+            assert (output.sample_rate, output.num_frames) == (source.sample_rate,
+                                                               source.num_frames)
