@@ -132,6 +132,31 @@ def check_waveform(samples: np.ndarray, sample_rate: int, *, name: str = "audio"
         raise AudioError(f"{name}: the audio is silent (every sample is zero)")
 
 
+def check_mono(samples: np.ndarray, sample_rate: int, *, name: str, min_seconds: float,
+               max_rate: int, user: str) -> np.ndarray:
+    """Return ``samples`` as contiguous float32 if they are mono audio that ``user`` (e.g.
+    "the systems", "the metrics") can process: 1-D, a rate from 8 kHz to ``max_rate``, at
+    least ``min_seconds`` long, and passing :func:`check_waveform`.
+
+    Raises:
+        AudioError: saying which rule failed, with the numbers.
+    """
+    x = np.asarray(samples)
+    if x.ndim == 2 and 1 in x.shape:
+        x = x.reshape(-1)
+    if x.ndim != 1:
+        raise AudioError(f"{name}: expected mono audio of shape (frames,), got shape "
+                         f"{x.shape}; down-mix multi-channel audio first")
+    if not MIN_SAMPLE_RATE <= sample_rate <= max_rate:
+        raise AudioError(f"{name}: sampling rate {sample_rate} Hz is outside the "
+                         f"{MIN_SAMPLE_RATE}-{max_rate} Hz that {user} take")
+    check_waveform(x, sample_rate, name=name, max_seconds=None)
+    if x.shape[0] < min_seconds * sample_rate:
+        raise AudioError(f"{name}: {x.shape[0] / sample_rate:.3f} s is shorter than the "
+                         f"minimum of {min_seconds:g} s that {user} need")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
 def load_audio(source: AudioSource, *, mono: bool = True,
                max_seconds: float | None = DEFAULT_MAX_SECONDS,
                name: str | None = None) -> Audio:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from audio.io import check_waveform
+from audio.io import check_mono
 
 #: Rates the metrics accept: the URGENT range (the models behind them know no other).
 MIN_SAMPLE_RATE = 8_000
@@ -23,17 +23,11 @@ def check_signal(samples: np.ndarray, sample_rate: int, *, role: str = "estimate
         ValueError: not mono (frames,), rate outside 8-48 kHz, shorter than
             :data:`MIN_SECONDS`, empty, silent, or holding NaN or infinite samples.
     """
-    x = np.asarray(samples)
-    if x.ndim != 1:
-        raise ValueError(f"{role}: expected mono audio of shape (frames,), got shape {x.shape}")
-    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-        raise ValueError(f"{role}: sampling rate {sample_rate} Hz is outside the "
-                         f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz the metrics support")
-    check_waveform(x, sample_rate, name=role, max_seconds=None)
-    if x.shape[0] < MIN_SECONDS * sample_rate:
-        raise ValueError(f"{role}: {x.shape[0] / sample_rate:.3f} s is shorter than the "
-                         f"{MIN_SECONDS:g} s the metrics need")
-    return x.astype(np.float32, copy=False)
+    if np.ndim(samples) != 1:
+        raise ValueError(f"{role}: expected mono audio of shape (frames,), got shape "
+                         f"{np.shape(samples)}")
+    return check_mono(samples, sample_rate, name=role, min_seconds=MIN_SECONDS,
+                      max_rate=MAX_SAMPLE_RATE, user="the metrics")
 
 
 def check_pair(estimate: np.ndarray, reference: np.ndarray, sample_rate: int

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from audio.io import AudioError, check_waveform
+from audio.io import check_mono
 from audio.resample import nearest_rate, resample
 
 #: What a system is: the input itself, signal processing, a shipped pretrained model, one of
@@ -42,20 +42,8 @@ def check_input(waveform: np.ndarray, sample_rate: int, *, name: str = "audio") 
         AudioError: not a mono 1-D array, rate outside 8-48 kHz, shorter than
             :data:`MIN_SECONDS`, empty, silent, or holding NaN or infinite samples.
     """
-    x = np.asarray(waveform)
-    if x.ndim == 2 and 1 in x.shape:
-        x = x.reshape(-1)
-    if x.ndim != 1:
-        raise AudioError(f"{name}: expected mono audio of shape (frames,), got shape "
-                         f"{x.shape}; down-mix multi-channel audio first")
-    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-        raise AudioError(f"{name}: sampling rate {sample_rate} Hz is outside the "
-                         f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz that the systems take")
-    check_waveform(x, sample_rate, name=name, max_seconds=None)
-    if x.shape[0] < MIN_SECONDS * sample_rate:
-        raise AudioError(f"{name}: {x.shape[0] / sample_rate:.3f} s is shorter than the "
-                         f"minimum of {MIN_SECONDS:g} s")
-    return np.ascontiguousarray(x, dtype=np.float32)
+    return check_mono(waveform, sample_rate, name=name, min_seconds=MIN_SECONDS,
+                      max_rate=MAX_SAMPLE_RATE, user="the systems")
 
 
 def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
