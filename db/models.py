@@ -195,3 +195,236 @@ class ObjectiveScore(Base):
     def __repr__(self) -> str:
         return f"ObjectiveScore(clip_id={self.clip_id!r}, metric={self.metric!r}, " \
                f"value={self.value!r})"
+
+
+class ListeningTestStatus(enum.StrEnum):
+    """Life of a listening test: designed, collecting votes, finished."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ItemRole(enum.StrEnum):
+    """What a clip is in a test: rated for the results, or there to check the rater."""
+
+    RATING = "rating"
+    GOLD = "gold"
+    TRAP = "trap"
+    TRAINING = "training"
+
+
+class SessionState(enum.StrEnum):
+    """Where a rating session is: being rated, handed in, or abandoned."""
+
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    EXPIRED = "expired"
+
+
+class QcStatus(enum.StrEnum):
+    """The ITU-T P.808 decision on a submitted session."""
+
+    ACCEPTED = "accepted"
+    NOT_USED = "not_used"
+    REJECTED = "rejected"
+
+
+class ListeningTest(Base):
+    """A crowd listening test: its frozen design (the validated spec) and its status.
+
+    ``sessions_started`` counts the sessions ever created; start-up of a session increments
+    it first, which also serialises concurrent starts (the row lock is the assignment lock).
+    """
+
+    __tablename__ = "listening_tests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=ListeningTestStatus.DRAFT.value)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    platform: Mapped[str] = mapped_column(String(20))
+    completion_code: Mapped[str] = mapped_column(String(100))
+    redirect_url: Mapped[str | None] = mapped_column(String(1000))
+    seed: Mapped[int]
+    sessions_started: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    items: Mapped[list[ListeningTestItem]] = relationship(
+        back_populates="test", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"ListeningTest(id={self.id!r}, name={self.name!r}, status={self.status!r})"
+
+
+class ListeningTestItem(Base):
+    """A clip in a test with its role; gold and trapping items carry the expected score.
+
+    ``condition`` is the system or condition the votes are grouped by and ``sample_id`` the
+    source utterance that the systems processed (both as exports name them).
+    """
+
+    __tablename__ = "test_items"
+    __table_args__ = (UniqueConstraint("test_id", "clip_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    test_id: Mapped[int] = mapped_column(ForeignKey("listening_tests.id", ondelete="CASCADE"),
+                                         index=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    expected_score: Mapped[int | None]
+    condition: Mapped[str] = mapped_column(String(200))
+    sample_id: Mapped[str] = mapped_column(String(500))
+
+    test: Mapped[ListeningTest] = relationship(back_populates="items")
+    clip: Mapped[Clip] = relationship()
+
+    def __repr__(self) -> str:
+        return (f"ListeningTestItem(id={self.id!r}, clip_id={self.clip_id!r}, "
+                f"role={self.role!r})")
+
+
+class Rater(Base):
+    """A crowd worker in one test, known by the platform's participant id.
+
+    The qualification (hearing questions) is asked once per rater; its answers and result
+    are kept here.
+    """
+
+    __tablename__ = "raters"
+    __table_args__ = (UniqueConstraint("test_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    test_id: Mapped[int] = mapped_column(ForeignKey("listening_tests.id", ondelete="CASCADE"),
+                                         index=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    qualification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    qualified: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Rater(id={self.id!r}, external_id={self.external_id!r})"
+
+
+class RatingSession(Base):
+    """One sitting of a rater: the items to rate and the setup checks, reached by token.
+
+    ``setup`` holds what the checks expect (the stereo digits, the environment pairs), drawn
+    when the session starts. The quality-control decision is kept beside the state, never on
+    the votes: ``qc_status`` and ``qc_reasons`` (a list of sentences).
+    """
+
+    __tablename__ = "rating_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    test_id: Mapped[int] = mapped_column(ForeignKey("listening_tests.id", ondelete="CASCADE"),
+                                         index=True)
+    rater_id: Mapped[int] = mapped_column(ForeignKey("raters.id", ondelete="CASCADE"),
+                                          index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default=SessionState.IN_PROGRESS.value)
+    qc_status: Mapped[str | None] = mapped_column(String(20))
+    qc_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    setup: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    rater: Mapped[Rater] = relationship()
+    items: Mapped[list[SessionItem]] = relationship(
+        back_populates="session", order_by="SessionItem.position", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"RatingSession(id={self.id!r}, state={self.state!r}, qc={self.qc_status!r})"
+
+
+class SessionItem(Base):
+    """An item placed in a session at a position, under an opaque public id.
+
+    ``audio_fetched_at`` is set the first time the rater's page fetches the audio; a vote
+    before that is refused.
+    """
+
+    __tablename__ = "session_items"
+    __table_args__ = (UniqueConstraint("session_id", "test_item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("rating_sessions.id", ondelete="CASCADE"), index=True)
+    test_item_id: Mapped[int] = mapped_column(ForeignKey("test_items.id", ondelete="CASCADE"),
+                                              index=True)
+    position: Mapped[int]
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    audio_fetched_at: Mapped[datetime | None]
+
+    session: Mapped[RatingSession] = relationship(back_populates="items")
+    test_item: Mapped[ListeningTestItem] = relationship()
+
+    def __repr__(self) -> str:
+        return (f"SessionItem(id={self.id!r}, session_id={self.session_id!r}, "
+                f"position={self.position!r})")
+
+
+class CheckAnswer(Base):
+    """The answer to one setup check of a session (qualification, volume, stereo,
+    environment pair), stored once; whether it was right is decided when it arrives."""
+
+    __tablename__ = "check_answers"
+    __table_args__ = (UniqueConstraint("session_id", "check_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("rating_sessions.id", ondelete="CASCADE"), index=True)
+    check_id: Mapped[str] = mapped_column(String(40))
+    answer: Mapped[Any] = mapped_column(JSON)
+    correct: Mapped[bool]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"CheckAnswer(session_id={self.session_id!r}, check_id={self.check_id!r})"
+
+
+class Vote(Base):
+    """One rating, written the moment it is given and never changed or deleted.
+
+    Unique per (session, item), so an answer sent twice is stored, and counted, once.
+    """
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("session_id", "session_item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("rating_sessions.id", ondelete="CASCADE"), index=True)
+    session_item_id: Mapped[int] = mapped_column(
+        ForeignKey("session_items.id", ondelete="CASCADE"), index=True)
+    score: Mapped[int]
+    played_to_end: Mapped[bool]
+    elapsed_ms: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Vote(id={self.id!r}, session_item_id={self.session_item_id!r}, " \
+               f"score={self.score!r})"
+
+
+class QcOverride(Base):
+    """An administrator's change of a session's quality-control decision: the log."""
+
+    __tablename__ = "qc_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("rating_sessions.id", ondelete="CASCADE"), index=True)
+    old_status: Mapped[str | None] = mapped_column(String(20))
+    new_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(2000))
+    admin: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"QcOverride(session_id={self.session_id!r}, {self.old_status!r} -> " \
+               f"{self.new_status!r})"

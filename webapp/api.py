@@ -44,8 +44,9 @@ class ImportRequest(BaseModel):
     dataset: str | None = None
 
 
-def build_router(context: AppContext) -> APIRouter:
-    router = APIRouter(prefix="/api")
+def admin_guard(context: AppContext) -> list:
+    """Route dependencies that answer 401 unless the request carries the admin password as
+    a bearer token (``dependencies=admin_guard(context)``); shared by every admin router."""
 
     def require_admin(request: Request) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -53,7 +54,12 @@ def build_router(context: AppContext) -> APIRouter:
                 token.strip().encode(), context.admin_password.encode()):
             raise ApiError(401, "admin password required as 'Authorization: Bearer <password>'")
 
-    admin = [Depends(require_admin)]
+    return [Depends(require_admin)]
+
+
+def build_router(context: AppContext) -> APIRouter:
+    router = APIRouter(prefix="/api")
+    admin = admin_guard(context)
 
     @router.get("/health")
     def health() -> JSONResponse:

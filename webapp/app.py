@@ -15,6 +15,9 @@ from webapp.compare_tab import build_compare_tab
 from webapp.context import AppContext
 from webapp.enhance_tab import build_enhance_tab
 from webapp.library_tab import build_library_tab
+from webapp.rater_page import mount_rater_page
+from webapp.rating_api import build_rating_router
+from webapp.tests_tab import build_tests_tab
 
 TITLE = "Speech enhancement & quality workbench"
 
@@ -29,6 +32,8 @@ def build_admin_blocks(context: AppContext) -> gr.Blocks:
                 build_enhance_tab(context, blocks)
             with gr.Tab("Compare", id="compare"):
                 build_compare_tab(context, blocks)
+            with gr.Tab("Listening tests", id="tests"):
+                build_tests_tab(context, blocks)
     return blocks
 
 
@@ -37,6 +42,8 @@ def build_app(context: AppContext) -> FastAPI:
                   openapi_url="/api/openapi.json", redoc_url=None)
     install_error_handlers(app)
     app.include_router(build_router(context))
+    app.include_router(build_rating_router(context))
+    mount_rater_page(app)  # before Gradio: its mount at "/" would swallow /rate/...
 
     def check_admin(_username: str, password: str) -> bool:
         return secrets.compare_digest(password.encode(), context.admin_password.encode())

@@ -1,0 +1,192 @@
+"""The rating API under a crowd: vote latency and lost or doubled votes at 200 raters.
+
+Starts the real app (``python -m webapp``, default SQLite, demo set) on a fresh data folder,
+creates and opens an ACR test through the admin API, and lets simulated raters
+(:mod:`listening_tests.simulate`) work on it for a fixed time, each finished rater replaced by
+a new participant. Then it stops the server and reads the SQLite file directly: the votes
+stored must be exactly the votes the server acknowledged, once each. Writes
+``benchmarks/results/rating_load.md``. Target: p95 vote latency below 250 ms at 200 raters on
+a 2-core machine, nothing lost.
+
+    python benchmarks/rating_load.py [--raters 200] [--seconds 60] [--concurrency 200]
+        [--think-scale 1.0] [--ramp-seconds 0] [--seed 0]
+
+Simulated raters and server share the machine's cores, so the latencies include the load
+generator's own CPU use; they are an upper bound for a server that has the cores alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from listening_tests.simulate import create_test, run_simulation, simulation_test_spec  # noqa: E402
+from listening_tests.simulate_behaviours import LatencySummary, SimulationReport  # noqa: E402
+from tests.server import start_app  # noqa: E402  (after the path set-up)
+
+RESULTS = REPO / "benchmarks" / "results" / "rating_load.md"
+TARGET_P95_MS = 250.0
+VOTES_TABLE, SESSION_COLUMN, ITEM_COLUMN = "votes", "session_id", "session_item_id"  # db.models
+
+
+@dataclass(frozen=True)
+class StoredVotes:
+    """What the database holds after the run."""
+
+    rows: int
+    distinct_items: int  # distinct (session, item): equal to rows when nothing is doubled
+
+
+def count_stored_votes(database: Path) -> StoredVotes:
+    """Count vote rows and distinct (session, item) pairs in the app's SQLite file."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        rows = connection.execute(f"SELECT COUNT(*) FROM {VOTES_TABLE}").fetchone()[0]
+        distinct = connection.execute(
+            f"SELECT COUNT(*) FROM (SELECT DISTINCT {SESSION_COLUMN}, {ITEM_COLUMN} "
+            f"FROM {VOTES_TABLE})").fetchone()[0]
+    return StoredVotes(int(rows), int(distinct))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def pace(args: argparse.Namespace) -> str:
+    arrival = (f"arriving evenly over the first {args.ramp_seconds:g} s" if args.ramp_seconds
+               else "all arriving at once")
+    speed = ("voting flat out" if args.think_scale <= 0
+             else f"at {1 / args.think_scale:.2g}x the pace of a person")
+    return f"{arrival}, {speed}"
+
+
+def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVotes,
+           test_spec: dict) -> str:
+    """The results page: command, set-up, numbers and whether the target was met."""
+    lat = report.latency
+    lost = report.votes_acknowledged - stored.rows
+    doubled = stored.rows - stored.distinct_items
+    met_latency = lat.count > 0 and lat.p95 < TARGET_P95_MS
+    intact = lost == 0 and doubled == 0
+    errors = ", ".join(f"{k}: {n} ({report.error_examples[k]})"
+                       for k, n in sorted(report.errors.items())) or "none"
+    qc = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in
+                   (report.server_results or {}).get("sessions", {}).items()) or "unknown"
+    verdict = "met" if met_latency and intact and report.votes_acknowledged else "NOT met"
+    return "\n".join([
+        "# Rating API under load",
+        "",
+        f"`python benchmarks/rating_load.py --raters {args.raters} --seconds {args.seconds:g} "
+        f"--concurrency {args.concurrency} --think-scale {args.think_scale:g} --ramp-seconds "
+        f"{args.ramp_seconds:g} --seed {args.seed}` on {datetime.now():%Y-%m-%d %H:%M}, "
+        f"{machine()}.",
+        "",
+        "One `python -m webapp` process (uvicorn, default SQLite in WAL mode, demo set) and the "
+        "simulated raters (`listening_tests.simulate`, one asyncio process) on the same "
+        "machine, sharing its cores. The test: "
+        f"{test_spec['votes_per_clip']} votes per clip, {test_spec['clips_per_session']} "
+        f"clips per session, {test_spec['training']['count']} training clips, gold and "
+        "trapping on, qualification and volume checks (stereo and environment off: "
+        "simulated raters cannot hear).",
+        f"{min(args.raters, args.concurrency)} raters work at once for {args.seconds:g} s "
+        f"({pace(args)}); each finished rater is replaced by a new participant. Behaviour mix: "
+        "the default (attentive 70%, straight-liner 10%, random 10%, trap-failer 5%, "
+        "abandoning 5%). Each rater fetches every item's audio and answers every check like a "
+        f"browser, then waits {args.think_scale:g} x (clip length + a decision time of ~2.5 s) "
+        "before it votes. At 1 that is a fast, attentive person (P.808 crowd workers take "
+        "longer); smaller values press harder.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| sessions started / finished / abandoned / cut off at the end / failed | "
+        f"{report.sessions_started} / {report.sessions('finished')} / "
+        f"{report.sessions('abandoned')} / {report.sessions('cut_off')} / "
+        f"{report.sessions('failed')} |",
+        f"| votes acknowledged (201 or 200) | {report.votes_acknowledged} "
+        f"({report.votes_repeated} as 200 after a retry) |",
+        f"| votes per second | {report.votes_per_second:.1f} |",
+        f"| vote latency p50 / p95 / p99 / max (ms) | {lat.p50:.0f} / {lat.p95:.0f} / "
+        f"{lat.p99:.0f} / {lat.max:.0f} (n={lat.count}) |",
+        f"| retries after connection errors | {report.retries} |",
+        f"| errors by status | {errors} |",
+        f"| vote rows in the database / distinct (session, item) | {stored.rows} / "
+        f"{stored.distinct_items} |",
+        f"| acknowledged but not stored / stored twice / stored but never acknowledged "
+        f"(the answer lost on the way) | {max(lost, 0)} / {doubled} / {max(-lost, 0)} |",
+        f"| server's quality control of the sessions | {qc} |",
+        "",
+        "Latency of every kind of call (ms), for finding where the time goes:",
+        "",
+        "| call | n | p50 | p95 | p99 | max |",
+        "|---|---|---|---|---|---|",
+        *[f"| {what} | {c.count} | {c.p50:.0f} | {c.p95:.0f} | {c.p99:.0f} | {c.max:.0f} |"
+          for what, c in ((w, LatencySummary.of(v))
+                          for w, v in sorted(report.latencies_ms.items()))],
+        "",
+        "Quality control is not what this measures: simulated raters cannot hear a trapping "
+        "clip's spoken request or tell a gold clip's quality, so most of their submitted "
+        "sessions are rejected or not used, as they should be.",
+        "",
+        f"Target (p95 below {TARGET_P95_MS:.0f} ms at {args.raters} raters, no vote lost or "
+        f"doubled): **{verdict}** (p95 {'met' if met_latency else 'missed'}; votes "
+        f"{'intact' if intact else 'NOT intact'}).",
+        "",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raters", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--think-scale", type=float, default=1.0,
+                        help="share of a person's listening+decision time waited per vote")
+    parser.add_argument("--ramp-seconds", type=float, default=0.0,
+                        help="the raters arrive evenly over this time (0: all at once)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rating-load-") as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        app = start_app(data)
+        try:
+            # Enough room that no clip fills up within the run, even at the fastest pace.
+            spec = simulation_test_spec("load test", votes_per_clip=1000, clips_per_session=10)
+            if args.think_scale < 1:
+                # Raters vote before a clip could have played; the server's listening-time
+                # check would reject them (QC work, not load).
+                spec["quality_control"] = {"min_listening_fraction": None}
+            test_id = create_test(app.url, app.password, spec)
+            report = run_simulation(app.url, test_id, args.raters, args.concurrency,
+                                    args.seed, None, app.password,
+                                    duration_seconds=args.seconds,
+                                    think_scale=args.think_scale,
+                                    ramp_seconds=args.ramp_seconds, timeout_seconds=30.0)
+        finally:
+            app.stop()
+        stored = count_stored_votes(data / "workbench.db")
+    print(report.summary())
+    text = render(args, report, stored, spec)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

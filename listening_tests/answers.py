@@ -1,0 +1,132 @@
+"""Storing a rater's answers: setup checks and votes, each exactly once.
+
+An answer is written the moment it arrives (the caller commits before answering the
+request). Sending the same answer again is harmless and counted once; a different answer
+to an answered question is refused, because votes are append-only and never changed.
+Everything is checked before anything is written, so a refused answer stores nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from db.models import CheckAnswer, Rater, SessionItem, Vote, utcnow
+from listening_tests import checks
+from listening_tests.errors import Conflict, Invalid, NotFound
+from listening_tests.session_state import lock_head, require_live, touch
+
+SCALE = range(1, 6)
+
+
+def answer_check(db: Session, token: Any, check_id: str, answer: Any, *,
+                 now: datetime | None = None) -> bool:
+    """Store the answer to one setup check of a session.
+
+    The grade is stored beside the answer and never returned. The qualification answer is
+    also kept on the rater, who is not asked again in later sessions.
+
+    Returns:
+        True when stored now, False when the same answer was already stored.
+
+    Raises:
+        NotFound: unknown token, or no such check in this session.
+        Conflict: the session is finished or expired, the test is closed, or the check was
+            answered differently before.
+        Invalid: the answer's form does not fit the check.
+    """
+    now = now or utcnow()
+    head = lock_head(db, str(token))
+    require_live(head, now)
+    stored, correct = checks.grade(head.setup, check_id, answer)
+    existing = db.execute(select(CheckAnswer.answer).where(
+        CheckAnswer.session_id == head.id, CheckAnswer.check_id == check_id)).first()
+    if existing is not None:
+        if existing[0] == stored:
+            return False
+        raise Conflict(f"the check '{check_id}' was already answered differently; answers "
+                       "cannot be changed")
+    db.add(CheckAnswer(session_id=head.id, check_id=check_id, answer=stored, correct=correct,
+                       created_at=now))
+    if checks.check_kind(check_id) == "qualification":
+        rater = db.get(Rater, head.rater_id)
+        rater.qualification, rater.qualified = stored, correct
+    touch(db, head.id, now)
+    db.flush()
+    return True
+
+
+def _score(score: Any) -> int:
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or \
+            (isinstance(score, float) and not score.is_integer()) or int(score) not in SCALE:
+        raise Invalid(f"the score must be a whole number from {SCALE[0]} to {SCALE[-1]}")
+    return int(score)
+
+
+def _elapsed(elapsed_ms: Any) -> int:
+    if elapsed_ms is None:
+        raise Invalid("elapsed_ms (milliseconds spent on the clip) is required")
+    if isinstance(elapsed_ms, bool) or not isinstance(elapsed_ms, (int, float)) or \
+            elapsed_ms != elapsed_ms:
+        raise Invalid("elapsed_ms must be a number of milliseconds")
+    if elapsed_ms < 0:
+        raise Invalid("elapsed_ms cannot be negative")
+    return int(min(elapsed_ms, 2**31 - 1))
+
+
+def cast_vote(db: Session, token: Any, item: Any, *, score: Any, played_to_end: Any,
+              elapsed_ms: Any, now: datetime | None = None) -> bool:
+    """Store one vote of a session, exactly once.
+
+    Args:
+        db: The caller's transaction; commit it before telling the rater.
+        token: The session token.
+        item: The item's public id in the session.
+        score: 1..5 (a whole number).
+        played_to_end: Must be True: the page only allows a rating after the clip ended.
+        elapsed_ms: Milliseconds the rater spent on the item (>= 0); quality control
+            compares it with the clip's duration.
+        now: The time (naive UTC).
+
+    Returns:
+        True when stored now, False when the same score was already stored for the item.
+
+    Raises:
+        NotFound: unknown token, or the item is not in this session.
+        Conflict: the session is finished or expired, the test is closed, the setup checks
+            are not all answered, or the item was rated with a different score.
+        Invalid: a score outside the scale, ``played_to_end`` not true, a missing or
+            negative time, or the item's audio was never fetched.
+    """
+    now = now or utcnow()
+    head = lock_head(db, str(token))
+    require_live(head, now)
+    row = db.execute(select(SessionItem.id, SessionItem.audio_fetched_at, Vote.score)
+                     .outerjoin(Vote, Vote.session_item_id == SessionItem.id)
+                     .where(SessionItem.session_id == head.id,
+                            SessionItem.public_id == str(item))).first()
+    if row is None:
+        raise NotFound("this session has no such item")
+    item_id, fetched, previous = row
+    value, elapsed = _score(score), _elapsed(elapsed_ms)
+    if played_to_end is not True:
+        raise Invalid("play the clip to its end before rating")
+    if previous is not None:
+        if previous == value:
+            return False
+        raise Conflict(f"this clip was already rated {previous}; a rating cannot be changed")
+    if head.setup["checks"]:
+        answered = set(db.scalars(select(CheckAnswer.check_id).where(
+            CheckAnswer.session_id == head.id)))
+        missing = [c for c in head.setup["checks"] if c not in answered]
+        if missing:
+            raise Conflict(f"answer the setup checks first ({', '.join(missing)})")
+    if fetched is None:
+        raise Invalid("play the clip before rating it: its audio was never fetched")
+    db.execute(insert(Vote).values(session_id=head.id, session_item_id=item_id, score=value,
+                                   played_to_end=True, elapsed_ms=elapsed, created_at=now))
+    touch(db, head.id, now)
+    return True

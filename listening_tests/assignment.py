@@ -1,0 +1,145 @@
+"""Which clips a new rating session gets.
+
+Every rating clip should reach the test's vote target with as few sessions as possible, so a
+session takes the clips with the fewest votes so far (counting accepted sessions' votes and
+the items of sessions still in progress), never one its rater has heard, never one already
+at the target. Among equally needy clips it spreads the picks over conditions (systems), so
+a session is balanced. Ties are broken by a seeded generator: the choice is deterministic
+given the database and the seed.
+
+A session abandoned for longer than the test allows is expired; its items stop counting,
+which hands its clips to the next raters. Votes of sessions that quality control did not
+accept do not count towards the target either, so those clips are asked for again.
+
+The choosing functions are pure; the loaders read the counts from the database.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from db.models import (
+    ItemRole,
+    ListeningTestItem,
+    QcStatus,
+    RatingSession,
+    SessionItem,
+    SessionState,
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An item that could go into a session, with how often it is already taken."""
+
+    item_id: int
+    clip_id: int
+    condition: str
+    count: int
+
+
+def choose_rating_items(candidates: Sequence[Candidate], n: int, *, target: int,
+                        heard: set[int], rng: np.random.Generator) -> list[Candidate]:
+    """Pick up to ``n`` rating items: fewest votes first, then the condition least picked
+    in this session, then at random.
+
+    Args:
+        candidates: Every rating item of the test with its current count.
+        n: Clips per session.
+        target: Votes wanted per clip; items at or above it are not picked.
+        heard: Clip ids the rater has had in any session (never given again).
+        rng: Breaks ties.
+
+    Returns:
+        The picked items in the order they were picked (the session shuffles them).
+    """
+    pool = [c for c in candidates if c.count < target and c.clip_id not in heard]
+    tiebreak = rng.permutation(len(pool))
+    per_condition: Counter[str] = Counter()
+    remaining = set(range(len(pool)))
+    picked: list[Candidate] = []
+    clips: set[int] = set()
+    while remaining and len(picked) < n:
+        best = min(remaining, key=lambda i: (pool[i].count, per_condition[pool[i].condition],
+                                             tiebreak[i]))
+        remaining.discard(best)
+        if pool[best].clip_id in clips:
+            continue
+        picked.append(pool[best])
+        clips.add(pool[best].clip_id)
+        per_condition[pool[best].condition] += 1
+    return picked
+
+
+def choose_control_items(candidates: Sequence[Candidate], n: int, *, heard: set[int],
+                         exclude: set[int], rng: np.random.Generator) -> list[Candidate]:
+    """Pick ``n`` gold or trapping items: ones the rater has not heard first, then the least
+    used, then at random. Clips in ``exclude`` (the session's rating clips) are never picked.
+    """
+    pool = [c for c in candidates if c.clip_id not in exclude]
+    tiebreak = rng.permutation(len(pool))
+    order = sorted(range(len(pool)), key=lambda i: (pool[i].clip_id in heard, pool[i].count,
+                                                    tiebreak[i]))
+    return [pool[i] for i in order[:n]]
+
+
+def abandon_cutoff(now: datetime, abandon_after_minutes: int) -> datetime:
+    """Sessions whose last activity is older than this are abandoned."""
+    return now - timedelta(minutes=abandon_after_minutes)
+
+
+def expire_abandoned(session: Session, test_id: int, cutoff: datetime) -> int:
+    """Mark the test's in-progress sessions idle since before ``cutoff`` as expired.
+
+    Returns:
+        How many sessions were expired.
+    """
+    result = session.execute(
+        update(RatingSession)
+        .where(RatingSession.test_id == test_id,
+               RatingSession.state == SessionState.IN_PROGRESS.value,
+               RatingSession.last_activity_at < cutoff)
+        .values(state=SessionState.EXPIRED.value))
+    return int(result.rowcount or 0)
+
+
+def item_counts(session: Session, test_id: int, cutoff: datetime) -> dict[int, int]:
+    """Per test item: placements in live sessions plus in accepted submitted sessions."""
+    counting = or_(
+        and_(RatingSession.state == SessionState.IN_PROGRESS.value,
+             RatingSession.last_activity_at >= cutoff),
+        and_(RatingSession.state == SessionState.SUBMITTED.value,
+             RatingSession.qc_status == QcStatus.ACCEPTED.value))
+    rows = session.execute(
+        select(SessionItem.test_item_id, func.count(SessionItem.id))
+        .join(RatingSession, SessionItem.session_id == RatingSession.id)
+        .where(RatingSession.test_id == test_id, counting)
+        .group_by(SessionItem.test_item_id)).all()
+    return {int(item_id): int(n) for item_id, n in rows}
+
+
+def load_candidates(session: Session, test_id: int, role: ItemRole,
+                    counts: dict[int, int]) -> list[Candidate]:
+    """The test's items of one role as candidates, in id order."""
+    rows = session.execute(
+        select(ListeningTestItem.id, ListeningTestItem.clip_id, ListeningTestItem.condition)
+        .where(ListeningTestItem.test_id == test_id, ListeningTestItem.role == role.value)
+        .order_by(ListeningTestItem.id)).all()
+    return [Candidate(item_id, clip_id, condition, counts.get(item_id, 0))
+            for item_id, clip_id, condition in rows]
+
+
+def heard_clips(session: Session, rater_id: int) -> set[int]:
+    """Clip ids placed in any of the rater's sessions, whatever their role or state."""
+    return set(session.scalars(
+        select(ListeningTestItem.clip_id)
+        .join(SessionItem, SessionItem.test_item_id == ListeningTestItem.id)
+        .join(RatingSession, SessionItem.session_id == RatingSession.id)
+        .where(RatingSession.rater_id == rater_id)).all())

@@ -1,0 +1,118 @@
+"""The state of a rating session as answers see it: found by token, locked, live or not.
+
+Writes begin by locking the row they change, so two requests for one session never
+interleave: on SQLite the first write of a transaction takes the database's write lock, so
+:func:`lock_session` and :func:`lock_head` write (a no-op update) before they read. A
+session idle for longer than its test's ``abandon_after_minutes`` is abandoned ("expired"),
+whether or not a later start has marked it so yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db.models import ListeningTest, ListeningTestStatus, RatingSession, SessionState
+from listening_tests.errors import Conflict, NotFound
+from listening_tests.spec import ListeningTestSpec
+
+CLOSED_MESSAGE = "this test is closed; thank you for your interest"
+
+
+def lock_session(db: Session, token: str) -> RatingSession:
+    """The session of ``token``, with its row locked for this transaction (on SQLite the
+    database's write lock), freshly read.
+
+    Raises:
+        NotFound: no session has this token.
+    """
+    db.execute(update(RatingSession).where(RatingSession.token == token)
+               .values(token=RatingSession.token))
+    found = db.scalar(select(RatingSession).where(RatingSession.token == token)
+                      .execution_options(populate_existing=True))
+    if found is None:
+        raise NotFound("there is no rating session with this link")
+    return found
+
+
+def find_session(db: Session, token: Any) -> RatingSession:
+    """The session of ``token`` for reading.
+
+    Raises:
+        NotFound: no session has this token.
+    """
+    found = db.scalar(select(RatingSession).where(RatingSession.token == str(token)))
+    if found is None:
+        raise NotFound("there is no rating session with this link")
+    return found
+
+
+def is_stale(rs: RatingSession, spec: ListeningTestSpec, now: datetime) -> bool:
+    """Abandoned: in progress but idle for longer than the test allows."""
+    return rs.state == SessionState.IN_PROGRESS.value and \
+        rs.last_activity_at < now - timedelta(minutes=spec.abandon_after_minutes)
+
+
+def status_of(rs: RatingSession, spec: ListeningTestSpec, now: datetime) -> str:
+    """What the rater is told: in_progress, submitted or expired."""
+    return SessionState.EXPIRED.value if is_stale(rs, spec, now) else rs.state
+
+
+@dataclass(frozen=True)
+class SessionHead:
+    """What an answer needs to know about its session, read in one statement."""
+
+    id: int
+    rater_id: int
+    state: str
+    setup: dict[str, Any]
+    last_activity_at: datetime
+    test_status: str
+    abandon_after_minutes: int
+
+
+def lock_head(db: Session, token: str) -> SessionHead:
+    """Lock the session of ``token`` for this transaction (on SQLite the database's write
+    lock, taken before anything is read, so concurrent answers queue instead of racing)
+    and read what answers need.
+
+    Raises:
+        NotFound: no session has this token.
+    """
+    db.execute(update(RatingSession).where(RatingSession.token == token)
+               .values(token=RatingSession.token))
+    row = db.execute(select(RatingSession.id, RatingSession.rater_id, RatingSession.state,
+                            RatingSession.setup, RatingSession.last_activity_at,
+                            ListeningTest.status, ListeningTest.spec)
+                     .join(ListeningTest, RatingSession.test_id == ListeningTest.id)
+                     .where(RatingSession.token == token)).first()
+    if row is None:
+        raise NotFound("there is no rating session with this link")
+    return SessionHead(row[0], row[1], row[2], row[3], row[4], row[5],
+                       int(row[6]["abandon_after_minutes"]))
+
+
+def require_live(head: SessionHead, now: datetime) -> None:
+    """Refuse answers to a finished or expired session, or in a closed test.
+
+    Raises:
+        Conflict: with a sentence saying which.
+    """
+    if head.state == SessionState.SUBMITTED.value:
+        raise Conflict("this session is finished; your answers are saved")
+    if head.test_status == ListeningTestStatus.CLOSED.value:
+        raise Conflict(CLOSED_MESSAGE)
+    idle_since = now - timedelta(minutes=head.abandon_after_minutes)
+    if head.state == SessionState.EXPIRED.value or head.last_activity_at < idle_since:
+        raise Conflict(f"this session expired after {head.abandon_after_minutes} minutes "
+                       "without activity; open the test's link again to start a new session")
+
+
+def touch(db: Session, session_id: int, now: datetime) -> None:
+    """Note activity on a session (it is not abandoned)."""
+    db.execute(update(RatingSession).where(RatingSession.id == session_id)
+               .values(last_activity_at=now))

@@ -1,0 +1,346 @@
+"""The design of a listening test as a validated dataclass, read from YAML or JSON.
+
+Validation collects every problem before it refuses, each led by its key path
+(``gold.count: must be an integer from 0 to 50, got -1``), so a researcher fixes a spec in
+one round. Unknown keys are problems too: a misspelt ``vote_per_clip`` would otherwise fall
+back to a default without anyone noticing. This module checks the shape and the ranges only;
+:mod:`listening_tests.catalog` checks the named clips, dataset and systems against the library.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from listening_tests.errors import SpecError
+from listening_tests.fields import Fields
+
+if TYPE_CHECKING:
+    from listening_tests.quality_control import QcSettings
+
+METHODS = ("acr",)
+PLATFORMS = ("prolific", "generic")
+PROLIFIC_REDIRECT = "https://app.prolific.com/submissions/complete?cc={code}"
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
+@dataclass(frozen=True)
+class ClipSelection:
+    """The clips to rate: a dataset (optionally the outputs of systems for its inputs), or
+    explicit library clip ids."""
+
+    dataset: str | None = None
+    systems: tuple[str, ...] = ()
+    ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class GoldClip:
+    """A gold clip chosen by hand and the score it deserves."""
+
+    clip: int
+    expected: int
+
+
+@dataclass(frozen=True)
+class GoldSpec:
+    """Gold questions: clips whose score is known (clean references 5, heavy damage 1).
+
+    Attributes:
+        auto: choose ``count`` gold clips from the library (half clean references, half
+            heavily degraded versions made for the test).
+        count: gold clips in the pool (auto only).
+        per_session: gold clips mixed into each session.
+        tolerance: how far a gold answer may be off (same as quality_control.gold_tolerance).
+        ids: gold clips chosen by hand, used instead of automatic ones.
+    """
+
+    auto: bool = True
+    count: int = 2
+    per_session: int = 1
+    tolerance: float = 1.0
+    ids: tuple[GoldClip, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrappingSpec:
+    """Trapping questions: a clip's start followed by a spoken request for a given score."""
+
+    enabled: bool = True
+    per_session: int = 1
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """Training clips spanning the quality range, rated before the session's clips (answers
+    kept, never used); asked again when the rater's last session ended longer ago than
+    ``retrain_after_minutes`` (P.808: an hour)."""
+
+    count: int = 4
+    retrain_after_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class ChecksSpec:
+    """Which setup checks the rater goes through."""
+
+    qualification: bool = True
+    volume: bool = True
+    stereo: bool = True
+    environment: bool = True
+
+
+@dataclass(frozen=True)
+class QualityControlSpec:
+    """P.808 thresholds (toolkit defaults) plus the optional cross-session checks.
+
+    ``min_listening_fraction``: a vote whose reported time on the item (``elapsed_ms``) is
+    shorter than this fraction of the clip's duration counts as "not played to the end";
+    None turns it off. With ``server_clock_check`` the server's own clock must agree too:
+    the vote must arrive at least that long after the clip's audio was first fetched (off by
+    default, because simulated raters that vote at once would all be rejected).
+    """
+
+    min_rating_variance: float = 0.1
+    gold_tolerance: float = 1.0
+    min_environment_pairs_right: int = 2
+    min_rater_correlation: float | None = None
+    outlier_z: float | None = None
+    min_listening_fraction: float | None = 0.9
+    server_clock_check: bool = False
+
+    def settings(self, max_sessions_per_rater: int | None) -> QcSettings:
+        """The thresholds as :class:`QcSettings` for :func:`evaluate_session`."""
+        from listening_tests.quality_control import QcSettings  # pandas/scipy: load late
+
+        return QcSettings(min_rating_variance=self.min_rating_variance,
+                          gold_tolerance=self.gold_tolerance,
+                          min_environment_pairs_right=self.min_environment_pairs_right,
+                          max_sessions_per_rater=max_sessions_per_rater,
+                          min_rater_correlation=self.min_rater_correlation,
+                          outlier_z=self.outlier_z)
+
+
+@dataclass(frozen=True)
+class ListeningTestSpec:
+    """A whole test design; ``from_dict`` validates, ``to_dict`` gives the stored JSON."""
+
+    name: str
+    clips: ClipSelection
+    method: str = "acr"
+    votes_per_clip: int = 5
+    clips_per_session: int = 10
+    gold: GoldSpec = field(default_factory=GoldSpec)
+    trapping: TrappingSpec = field(default_factory=TrappingSpec)
+    training: TrainingSpec = field(default_factory=TrainingSpec)
+    checks: ChecksSpec = field(default_factory=ChecksSpec)
+    sessions_per_rater: int | None = 60
+    abandon_after_minutes: int = 60
+    platform: str = "generic"
+    completion_code: str | None = None
+    redirect_url: str | None = None
+    instructions: str | None = None
+    quality_control: QualityControlSpec = field(default_factory=QualityControlSpec)
+    seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (tuples as lists), readable again by :meth:`from_dict`."""
+        return _jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ListeningTestSpec:
+        """Validate a spec given as a mapping (parsed YAML or JSON).
+
+        Raises:
+            SpecError: listing every problem found.
+        """
+        problems: list[str] = []
+        spec = _read_spec(Fields(data, "", problems))
+        if problems or spec is None:
+            raise SpecError(problems or ["the spec is empty"])
+        return spec
+
+    @property
+    def qc_settings(self) -> QcSettings:
+        return self.quality_control.settings(self.sessions_per_rater)
+
+
+def load_spec_file(path: str | Path) -> ListeningTestSpec:
+    """Read and validate a YAML (or JSON) spec file.
+
+    Raises:
+        SpecError: the file is missing or not YAML, or the spec has problems.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError([f"{path}: cannot read the file ({exc.strerror or exc})"]) from exc
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise SpecError([f"{path.name}: not valid YAML{line}"]) from exc
+    return ListeningTestSpec.from_dict(data)
+
+
+def valid_sections(data: Any) -> tuple[ClipSelection | None, GoldSpec | None]:
+    """The ``clips`` and ``gold`` sections of a spec that has problems elsewhere, where they
+    are valid on their own, so the library can be asked about them too and one refusal
+    lists every problem."""
+    if not isinstance(data, dict):
+        return None, None
+    sections = []
+    for key, reader in (("clips", _read_clips), ("gold", _read_gold)):
+        problems: list[str] = []
+        section = reader(Fields(data.get(key), key, problems))
+        sections.append(None if problems else section)
+    return sections[0], sections[1]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _read_clips(f: Fields) -> ClipSelection:
+    dataset = f.text("dataset", None, 200)
+    systems: list[str] = []
+    raw_systems = f.raw("systems")
+    if f.has("systems"):
+        if not isinstance(raw_systems, list):
+            f.problem("systems", "must be a non-empty list of system names")
+        else:
+            for i, name in enumerate(raw_systems):
+                if not isinstance(name, str) or not name.strip():
+                    f.problem(f"systems[{i}]", f"must be a system name, got {name!r}")
+                elif name.strip() in systems:
+                    f.problem(f"systems[{i}]", f"system '{name.strip()}' is listed twice")
+                else:
+                    systems.append(name.strip())
+    ids: list[int] = []
+    raw_ids = f.raw("ids")
+    if f.has("ids"):
+        if not isinstance(raw_ids, list):
+            f.problem("ids", "must be a non-empty list of library clip ids")
+        else:
+            for i, clip_id in enumerate(raw_ids):
+                if isinstance(clip_id, bool) or not isinstance(clip_id, int) or clip_id < 1:
+                    f.problem(f"ids[{i}]", f"must be a clip id (a positive integer), "
+                                           f"got {clip_id!r}")
+                elif clip_id in ids:
+                    f.problem(f"ids[{i}]", f"clip {clip_id} is listed twice")
+                else:
+                    ids.append(clip_id)
+    if f.has("dataset") == f.has("ids"):
+        f.problem("", "give either a dataset or a list of clip ids")
+    if f.has("systems") and not f.has("dataset"):
+        f.problem("systems", "systems select outputs for a dataset's inputs; name the dataset")
+    f.finish(("dataset", "systems", "ids"))
+    return ClipSelection(dataset=dataset, systems=tuple(systems), ids=tuple(ids))
+
+
+def _read_gold(f: Fields) -> GoldSpec:
+    ids: list[GoldClip] = []
+    raw_ids = f.raw("ids")
+    if raw_ids is not None:
+        if not isinstance(raw_ids, list):
+            f.problem("ids", "must be a list of {clip: ID, expected: SCORE}")
+        else:
+            for i, entry in enumerate(raw_ids):
+                g = Fields(entry, f.key(f"ids[{i}]"), f.problems)
+                clip = g.integer("clip", None, 1, 2**62)
+                expected = g.integer("expected", None, 1, 5)
+                if not g.has("clip") or not g.has("expected"):
+                    g.problem("", "needs both clip and expected")
+                g.finish(("clip", "expected"))
+                if clip is not None and expected is not None:
+                    ids.append(GoldClip(clip, expected))
+    gold = GoldSpec(auto=f.boolean("auto", not ids), count=f.integer("count", 2, 0, 50),
+                    per_session=f.integer("per_session", 1, 0, 5),
+                    tolerance=f.number("tolerance", 1.0, 0.0, 4.0), ids=tuple(ids))
+    if gold.auto and ids:
+        f.problem("auto", "choose gold clips automatically or by ids, not both")
+    f.finish(("auto", "count", "per_session", "tolerance", "ids"))
+    return gold
+
+
+def _read_spec(f: Fields) -> ListeningTestSpec | None:
+    name = f.text("name", None, 200, required=True)
+    method = f.text("method", "acr", 20, choices=METHODS)
+    clips = _read_clips(f.section("clips"))
+    gold_f = f.section("gold")
+    gold = _read_gold(gold_f)
+    t = f.section("trapping")
+    trapping = TrappingSpec(enabled=t.boolean("enabled", True),
+                            per_session=t.integer("per_session", 1, 0, 5))
+    t.finish(("enabled", "per_session"))
+    t = f.section("training")
+    training = TrainingSpec(count=t.integer("count", 4, 0, 20),
+                            retrain_after_minutes=t.integer("retrain_after_minutes", 60, 0,
+                                                            10_080))
+    t.finish(("count", "retrain_after_minutes"))
+    t = f.section("checks")
+    checks = ChecksSpec(**{k: t.boolean(k, True) for k in
+                           ("qualification", "volume", "stereo", "environment")})
+    t.finish(("qualification", "volume", "stereo", "environment"))
+    qc_f = f.section("quality_control")
+    qc = QualityControlSpec(
+        min_rating_variance=qc_f.number("min_rating_variance", 0.1, 0.0, 4.0),
+        gold_tolerance=qc_f.number("gold_tolerance", gold.tolerance, 0.0, 4.0),
+        min_environment_pairs_right=qc_f.integer("min_environment_pairs_right", 2, 0, 4),
+        min_rater_correlation=qc_f.number("min_rater_correlation", None, -1.0, 1.0),
+        outlier_z=qc_f.number("outlier_z", None, 1.0, 10.0),
+        min_listening_fraction=qc_f.number("min_listening_fraction", 0.9, 0.0, 1.0,
+                                           nullable=True),
+        server_clock_check=qc_f.boolean("server_clock_check", False))
+    qc_f.finish(("min_rating_variance", "gold_tolerance", "min_environment_pairs_right",
+                 "min_rater_correlation", "outlier_z", "min_listening_fraction",
+                 "server_clock_check"))
+    if gold_f.has("tolerance") and qc_f.has("gold_tolerance") \
+            and gold.tolerance != qc.gold_tolerance:
+        f.problem("quality_control.gold_tolerance",
+                  f"{qc.gold_tolerance:g} disagrees with gold.tolerance {gold.tolerance:g}; "
+                  "give one")
+    tolerance = qc.gold_tolerance if qc_f.has("gold_tolerance") else gold.tolerance
+    platform = f.text("platform", "generic", 20, choices=PLATFORMS)
+    code = f.text("completion_code", None, 100)
+    if code is not None and not _CODE.match(code):
+        f.problem("completion_code", "must be letters, digits, '-' or '_' only")
+    redirect = f.text("redirect_url", None, 1000)
+    if redirect is not None:
+        if platform != "prolific":
+            f.problem("redirect_url", "only the prolific platform redirects; "
+                                      "generic tests show the completion code")
+        elif not redirect.startswith(("https://", "http://")):
+            f.problem("redirect_url", "must be an http(s) address")
+    elif platform == "prolific":
+        redirect = PROLIFIC_REDIRECT
+    sessions_per_rater = f.integer("sessions_per_rater", 60, 1, 10_000, nullable=True)
+    spec_values = dict(
+        votes_per_clip=f.integer("votes_per_clip", 5, 1, 1000),
+        clips_per_session=f.integer("clips_per_session", 10, 1, 200),
+        abandon_after_minutes=f.integer("abandon_after_minutes", 60, 1, 10_080),
+        instructions=f.text("instructions", None, 20_000),
+        seed=f.integer("seed", None, 0, 2**31 - 1),
+    )
+    f.finish(("name", "method", "clips", "votes_per_clip", "clips_per_session", "gold",
+              "trapping", "training", "checks", "sessions_per_rater",
+              "abandon_after_minutes", "platform", "completion_code", "redirect_url",
+              "instructions", "quality_control", "seed"))
+    if f.problems or name is None:
+        return None
+    gold = GoldSpec(auto=gold.auto, count=gold.count, per_session=gold.per_session,
+                    tolerance=tolerance, ids=gold.ids)
+    qc = QualityControlSpec(**{**asdict(qc), "gold_tolerance": tolerance})
+    return ListeningTestSpec(name=name, clips=clips, method=method or "acr", gold=gold,
+                             trapping=trapping, training=training, checks=checks,
+                             sessions_per_rater=sessions_per_rater, platform=platform,
+                             completion_code=code, redirect_url=redirect,
+                             quality_control=qc, **spec_values)

@@ -1,0 +1,363 @@
+// Rater page of an ACR listening test (ITU-T P.808), a client of the rating API in
+// docs/rating-api.md. All progress lives on the server, so a reload, or another browser
+// opened with the same link, resumes at the first unanswered step.
+'use strict';
+(() => {
+  const REDIRECT_SECONDS = 5;
+  const testId = (location.pathname.match(/\/rate\/([^/]+)/) || [])[1] || '';
+  const params = new URLSearchParams(location.search);
+  let state = null;       // the session body from the server, updated as answers are stored
+  let busy = false;       // an answer is being sent: ignore further clicks and keys
+  let keyHandler = null;  // keyboard shortcut of the current step, if any
+
+  const $ = (id) => document.getElementById(id);
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // Builds DOM nodes; text is always set as text, never parsed as HTML.
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+      else if (value === true) node.setAttribute(key, '');
+      else if (value !== false && value != null) node.setAttribute(key, value);
+    }
+    for (const child of children.flat()) if (child != null) node.append(child);
+    return node;
+  }
+
+  // localStorage can be missing or full (private windows): then we only remember in memory.
+  const memory = {};
+  const store = {
+    get(key) { try { return localStorage.getItem(key) ?? memory[key]; } catch (e) { return memory[key]; } },
+    set(key, value) { memory[key] = value; try { localStorage.setItem(key, value); } catch (e) { /* memory only */ } },
+    remove(key) { delete memory[key]; try { localStorage.removeItem(key); } catch (e) { /* memory only */ } },
+  };
+
+  function status(text) { $('status').textContent = text; }
+  const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+  function showError(text) { $('error').textContent = sentence(text); $('error').hidden = !text; }
+  const errorText = (res) => (res.data && (res.data.error || (typeof res.data.detail === 'string' && res.data.detail)))
+    || `The server could not take this request (HTTP ${res.status}).`;
+
+  // One API call. Network failures and 5xx answers are retried with backoff and the very same
+  // body (the server counts a resent answer once); 2xx and 4xx answers are returned.
+  async function api(method, path, body) {
+    const init = { method, cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' } };
+    for (let attempt = 0; ; attempt += 1) {
+      let res = null;
+      try { res = await fetch(path, init); } catch (e) { res = null; }
+      if (res && res.status < 500) {
+        status('');
+        let data = {};
+        try { data = await res.json(); } catch (e) { data = {}; }
+        return { ok: res.ok, status: res.status, data };
+      }
+      const wait = Math.min(30000, 1000 * 2 ** attempt);
+      status(`Connection problem; trying again in ${Math.round(wait / 1000)} s. Your earlier answers are saved.`);
+      await sleep(wait);
+    }
+  }
+
+  const sessionUrl = () => `/api/sessions/${encodeURIComponent(state.session)}`;
+  const participant = () => params.get('PROLIFIC_PID') || params.get('participant') || '';
+  const doneKey = () => `rate:done:${testId}:${participant()}`;
+  const consentKey = () => `rate:consent:${state.session}`;
+
+  // Replaces the current step; focus goes to the step's [data-focus] element or its heading,
+  // so keyboard and screen-reader users start at the new step.
+  function show(...nodes) {
+    keyHandler = null;
+    const step = $('step');
+    step.querySelectorAll('audio').forEach((audio) => audio.pause());
+    step.replaceChildren(...nodes.flat());
+    showError('');
+    const target = step.querySelector('[data-focus]') || step.querySelector('h1');
+    if (target) target.focus();
+  }
+  const heading = (text) => el('h1', { tabindex: '-1' }, text);
+  const actions = (...buttons) => el('div', { class: 'actions' }, buttons);
+
+  // A step that cannot go on: the server's sentence, said politely. `again` offers a reload,
+  // which resumes or starts a session as the server decides.
+  function stop(message, again) {
+    show(heading('We are sorry'), el('p', { class: 'error', role: 'alert' }, sentence(message)),
+      el('p', {}, 'If you think this is a mistake, please contact the researcher who sent you the link.'),
+      again ? actions(el('button', { type: 'button', onclick: () => location.reload() }, 'Reload the page')) : null);
+  }
+
+  // Instructions are markdown; paragraphs, lists and headings are shown as plain text.
+  const plain = (s) => s.replace(/\*\*|__|`/g, '').replace(/\[([^\]]+)\]\(([^)]+)\)/g, '$1 ($2)');
+  function markdown(text) {
+    const out = [];
+    const bullet = /^([-*+]|\d+[.)])\s+/;
+    for (const block of String(text || '').split(/\n\s*\n/)) {
+      const lines = block.trim().split('\n').map((line) => line.trim());
+      if (!lines[0]) continue;
+      if (bullet.test(lines[0])) {  // a list; unmarked lines continue the item above
+        const entries = [];
+        for (const line of lines) {
+          if (bullet.test(line)) entries.push(line.replace(bullet, ''));
+          else entries[entries.length - 1] += ` ${line}`;
+        }
+        out.push(el('ul', {}, entries.map((entry) => el('li', {}, plain(entry)))));
+      } else if (lines.length === 1 && /^#{1,6}\s/.test(lines[0])) {
+        out.push(el('h2', {}, plain(lines[0].replace(/^#+\s*/, ''))));
+      } else {
+        out.push(el('p', {}, plain(lines.join(' '))));
+      }
+    }
+    return out;
+  }
+
+  // A play button and a position bar, without seeking, so that "ended" means "heard to the end".
+  function player(url, label, onEnded) {
+    const audio = el('audio', { preload: 'auto', src: url });
+    const bar = el('progress', { max: '1', value: '0', 'aria-label': `${label}: position` });
+    const button = el('button', { type: 'button', class: 'play' }, `▶ ${label}`);
+    button.addEventListener('click', () => {
+      if (!audio.paused) return audio.pause();
+      audio.play().catch(() => status('The browser did not start the audio; please press play again.'));
+    });
+    audio.addEventListener('play', () => {
+      // Only one sound at a time (A and B of a pair).
+      $('step').querySelectorAll('audio').forEach((other) => other !== audio && other.pause());
+      button.textContent = '❚❚ Pause';
+    });
+    audio.addEventListener('pause', () => { button.textContent = `▶ ${label}`; });
+    audio.addEventListener('timeupdate', () => { if (audio.duration) bar.value = audio.currentTime / audio.duration; });
+    audio.addEventListener('ended', () => { bar.value = 1; button.textContent = `↻ ${label} again`; if (onEnded) onEnded(); });
+    audio.addEventListener('error', () => showError('The audio could not be loaded. Please check your connection and reload the page.'));
+    return { node: el('div', { class: 'player' }, button, bar, audio), audio, button };
+  }
+
+  function updateProgress() {
+    const answered = state.items.filter((item) => item.answered).length;
+    $('progress-row').hidden = false;
+    $('progress-bar').value = state.items.length ? answered / state.items.length : 0;
+    $('progress').textContent = `${answered} of ${state.items.length} answered`;
+  }
+
+  // The first thing still to do, with a key to tell whether a reload moved us on.
+  function nextStep() {
+    if (state.status === 'submitted') return { kind: 'done', key: 'done' };
+    if (state.status !== 'in_progress') return { kind: 'ended', key: 'ended' };  // e.g. expired
+    if (!store.get(consentKey())) return { kind: 'consent', key: 'consent' };
+    const check = (state.checks || []).find((c) => !c.answered);
+    if (check) return { kind: check.kind, key: `check:${check.id}`, check };
+    const item = state.items.find((i) => !i.answered);
+    if (item) return { kind: 'item', key: `item:${item.item}`, item };
+    return { kind: 'finish', key: 'finish' };
+  }
+
+  function render() {
+    updateProgress();
+    const step = nextStep();
+    const views = { done: () => showDone(false), ended, consent: showConsent, finish,
+      qualification: showQualification, volume: showVolume, stereo: showStereo,
+      environment: showEnvironment, item: () => showItem(step.item) };
+    if (!views[step.kind]) return stop(`This page does not know the check "${step.kind}". Please contact the researcher.`);
+    return step.check ? views[step.kind](step.check) : views[step.kind]();
+  }
+
+  // Stores one answer; the step changes only after the server said it was stored.
+  async function send(url, body, controls, onStored) {
+    if (busy) return;
+    busy = true;
+    controls.forEach((control) => { control.disabled = true; });
+    status('Saving…');
+    const res = await api('PUT', url, body);
+    busy = false;
+    if (res.ok) { onStored(); return render(); }
+    const message = errorText(res);
+    if (res.status === 422) {  // malformed or too early: the rater can try again
+      showError(message);
+      return controls.forEach((control) => { control.disabled = false; });
+    }
+    // Answered in another tab, checks missing, test closed...: follow the server's state.
+    await resync(message);
+  }
+  const answerCheck = (check, answer, controls) => send(
+    `${sessionUrl()}/checks/${encodeURIComponent(check.id)}`, { answer }, controls, () => { check.answered = true; });
+
+  async function resync(message) {
+    const before = nextStep().key;
+    const res = await api('GET', sessionUrl());
+    if (!res.ok) return stop(message);
+    state = res.data;
+    if (nextStep().key === before || nextStep().kind === 'ended') return stop(message, true);
+    return render();
+  }
+  const ended = () => stop('This session is no longer open. You can start a new one from the same link.', true);
+
+  function showConsent() {
+    show(heading(state.test.name || 'Listening test'),
+      el('div', { class: 'instructions' }, markdown(state.test.instructions)),
+      el('p', {}, 'By pressing “I agree” you agree to take part in this listening test and to your answers being stored and used for research.'),
+      actions(el('button', { type: 'button', class: 'primary', onclick: () => { store.set(consentKey(), '1'); render(); } }, 'I agree')));
+  }
+
+  function showQualification(check) {
+    const go = el('button', { type: 'submit', class: 'primary' }, 'Continue');
+    const sets = check.questions.map((q, qi) => el('fieldset', {}, el('legend', {}, q.text),
+      q.options.map((option) => el('label', {}, el('input', { type: 'radio', name: `q${qi}`, value: option }), ' ', option))));
+    const form = el('form', { novalidate: true }, sets, actions(go));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const answer = {};
+      check.questions.forEach((q, qi) => {
+        const chosen = form.querySelector(`input[name="q${qi}"]:checked`);
+        if (chosen) answer[q.id] = chosen.value;
+      });
+      if (Object.keys(answer).length < check.questions.length) return showError('Please answer every question.');
+      return answerCheck(check, answer, [go]);
+    });
+    show(heading('A few questions first'), form);
+  }
+
+  function showVolume(check) {
+    const done = el('button', { type: 'button', class: 'primary', disabled: true,
+      onclick: () => answerCheck(check, 'done', [done]) }, 'I adjusted the volume');
+    const sample = player(check.audio_url, 'Play sample');
+    sample.button.setAttribute('data-focus', '');
+    sample.audio.addEventListener('play', () => { done.disabled = false; }, { once: true });
+    show(heading('Set your volume'),
+      el('p', {}, 'Play the sample and set your device’s volume to a comfortable level. Please keep that volume for the whole test.'),
+      sample.node, actions(done));
+  }
+
+  function showStereo(check) {
+    const input = (id) => el('input', { type: 'text', id, inputmode: 'numeric', autocomplete: 'off', maxlength: '1' });
+    const [left, right] = [input('stereo-left'), input('stereo-right')];
+    const go = el('button', { type: 'submit', class: 'primary', disabled: true }, 'Continue');
+    const sample = player(check.audio_url, 'Play sample', () => { go.disabled = busy; });
+    sample.button.setAttribute('data-focus', '');
+    const form = el('form', { novalidate: true },
+      el('label', { for: 'stereo-left' }, 'Digit in the LEFT ear'), left,
+      el('label', { for: 'stereo-right' }, 'Digit in the RIGHT ear'), right, actions(go));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const answer = { left: left.value.trim(), right: right.value.trim() };
+      if (!answer.left || !answer.right) return showError('Please type the digit you heard in each ear.');
+      return answerCheck(check, answer, [go]);
+    });
+    show(heading('Check your headphones'),
+      el('p', {}, 'Put on both earphones and play the sample: you will hear one digit in your left ear and another in your right ear.'),
+      sample.node, form);
+  }
+
+  function showEnvironment(check) {
+    const pairs = state.checks.filter((c) => c.kind === 'environment');
+    const heard = new Set();
+    const hint = el('p', { class: 'hint', 'aria-live': 'polite' }, 'Play both samples to the end, then answer.');
+    const choices = check.options.map((option) => el('button', { type: 'button', disabled: true,
+      onclick: () => answerCheck(check, option, choices) }, option));
+    const unlock = (side) => () => {
+      heard.add(side);
+      if (heard.size === 2 && !busy) { choices.forEach((c) => { c.disabled = false; }); hint.textContent = 'Now choose your answer.'; }
+    };
+    const a = player(check.audio_url_a, 'Play A', unlock('a'));
+    const b = player(check.audio_url_b, 'Play B', unlock('b'));
+    a.button.setAttribute('data-focus', '');
+    show(heading(`Listening check ${pairs.indexOf(check) + 1} of ${pairs.length}`),
+      el('div', { class: 'players' }, a.node, b.node),
+      el('fieldset', {}, el('legend', {}, check.question), el('div', { class: 'choices' }, choices)), hint);
+  }
+
+  function showItem(item) {
+    const shownAt = performance.now();
+    const group = state.items.filter((i) => i.phase === item.phase);
+    const training = item.phase === 'training';
+    const scale = [...state.test.scale].sort((x, y) => y.value - x.value);  // Excellent first, as in P.808
+    const hint = el('p', { class: 'hint', id: 'vote-hint', 'aria-live': 'polite' }, 'Listen to the whole clip; the rating buttons unlock when it ends.');
+    const buttons = scale.map((s) => el('button', { type: 'button', disabled: true, 'data-score': String(s.value),
+      'aria-keyshortcuts': String(s.value), 'aria-describedby': 'vote-hint' },
+    el('span', { class: 'key', 'aria-hidden': 'true' }, String(s.value)), s.label));
+    const vote = (score) => send(`${sessionUrl()}/votes/${encodeURIComponent(item.item)}`,
+      { score, played_to_end: true, elapsed_ms: Math.round(performance.now() - shownAt) }, buttons,
+      () => Object.assign(item, { answered: true, score }));
+    buttons.forEach((button) => button.addEventListener('click', () => vote(Number(button.dataset.score))));
+    const clip = player(item.audio_url, 'Play clip', () => {
+      if (!busy) buttons.forEach((button) => { button.disabled = false; });
+      hint.textContent = 'Choose your rating (keys 1–5 work too). You may listen again.';
+    });
+    clip.button.setAttribute('data-focus', '');
+    show(heading(`${training ? 'Training clip' : 'Clip'} ${group.indexOf(item) + 1} of ${group.length}`),
+      training ? el('p', {}, el('span', { class: 'training' }, 'Training'),
+        ' These first clips show you the range of quality in this test. Rate them as you would any other.') : null,
+      clip.node,
+      el('fieldset', {}, el('legend', {}, state.test.question), el('div', { class: 'scale' }, buttons)),
+      hint);
+    keyHandler = (key) => {  // 1-5 vote, but only once the buttons are unlocked
+      const button = buttons.find((b) => b.dataset.score === key && !b.disabled);
+      if (button && !busy) button.click();
+      return Boolean(button);
+    };
+  }
+
+  async function finish() {
+    show(heading('Saving your answers…'));
+    const res = await api('POST', `${sessionUrl()}/finish`);
+    if (res.ok) {  // remembered, so that a reload shows the code instead of a new session
+      store.set(doneKey(), Object.assign(state, res.data).session);
+      return showDone(true);
+    }
+    return resync(errorText(res));  // 409 with items left: go back to them
+  }
+
+  function showDone(fresh) {
+    const code = state.completion_code;
+    const url = /^https?:\/\//i.test(state.redirect_url || '') ? state.redirect_url : null;
+    const nodes = [heading('Thank you!')];
+    // The clipboard API exists on https and localhost only; elsewhere the rater selects the code.
+    const copy = el('button', { type: 'button', onclick: () => (navigator.clipboard
+      ? navigator.clipboard.writeText(code) : Promise.reject(new Error('no clipboard')))
+      .then(() => status('Copied.'), () => status('Please select the code and copy it.')) }, 'Copy code');
+    if (code) nodes.push(el('p', {}, 'Your completion code:'), el('p', { class: 'code', id: 'completion-code' }, code), actions(copy));
+    nodes.push(url ? el('p', {}, fresh ? `You will be taken back to Prolific in ${REDIRECT_SECONDS} seconds. ` : '',
+      el('a', { href: url, id: 'redirect-link' }, 'Return to Prolific now')) : el('p', {}, 'You can close this page now.'));
+    if (url && fresh) setTimeout(() => location.assign(url), REDIRECT_SECONDS * 1000);
+    if (!fresh && state.test && state.test.platform !== 'prolific') {
+      nodes.push(actions(el('button', { type: 'button', onclick: () => { store.remove(doneKey()); start(); } },
+        'Rate another set')));
+    }
+    show(nodes);
+  }
+
+  function askParticipant() {
+    const input = el('input', { type: 'text', id: 'participant', autocomplete: 'off', maxlength: '200', 'data-focus': true });
+    const form = el('form', { novalidate: true }, el('label', { for: 'participant' }, 'Your participant ID'), input,
+      actions(el('button', { type: 'submit', class: 'primary' }, 'Start')));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const value = input.value.trim();
+      if (!value) return showError('Please type your participant ID.');
+      params.set('participant', value);  // kept in the address, so a reload resumes
+      history.replaceState(null, '', `${location.pathname}?${params}`);
+      return start();
+    });
+    show(heading('Welcome'), el('p', {}, 'Please type the participant ID you were given.'), form);
+  }
+
+  async function start() {
+    if (!testId) return stop('This link names no listening test.');
+    if (!participant()) return askParticipant();
+    show(heading('Loading…'));
+    // A session finished in this browser shows its code again instead of starting another.
+    const finished = store.get(doneKey());
+    const old = finished ? await api('GET', `/api/sessions/${encodeURIComponent(finished)}`) : null;
+    const res = old && old.ok && old.data.status === 'submitted' ? old
+      : await api('POST', `/api/tests/${encodeURIComponent(testId)}/sessions`, { participant_id: participant() });
+    if (!res.ok) return stop(errorText(res));
+    state = res.data;
+    $('test-name').textContent = state.test.name || 'Listening test';
+    return render();
+  }
+
+  document.addEventListener('keydown', (event) => {
+    if (!keyHandler || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+    if (event.target.closest && event.target.closest('input, textarea, select')) return;
+    if (keyHandler(event.key)) event.preventDefault();
+  });
+  start();
+})();

@@ -1,0 +1,240 @@
+"""The Listening tests tab (admin): design a test from a spec, open and close it, watch the
+live dashboard, override quality-control decisions, download the exports."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+import plotly.graph_objects as go
+import yaml
+
+from listening_tests.design import close_test, create_test, list_tests, open_test
+from listening_tests.downloads import EXPORTS, export_file
+from listening_tests.errors import RatingError
+from listening_tests.results import list_sessions, statistics_frame, test_overview, votes_frame
+from listening_tests.review import override_decision
+from webapp.charts import bars_with_ci
+from webapp.context import AppContext
+
+EXAMPLE_SPEC = """\
+name: Demo ACR
+method: acr
+clips:
+  dataset: demo
+  systems: [unprocessed, mmse_lsa]
+votes_per_clip: 5
+clips_per_session: 10
+gold: {auto: true, count: 2, tolerance: 1}
+trapping: {enabled: true, per_session: 1}
+training: {count: 3}
+checks: {qualification: true, volume: true, stereo: true, environment: true}
+sessions_per_rater: 3
+abandon_after_minutes: 60
+platform: generic
+"""
+
+
+def _votes_per_clip_figure(clips: list[dict]) -> go.Figure:
+    frame = pd.DataFrame(clips).sort_values("votes") if clips else pd.DataFrame(
+        columns=["name", "votes", "assigned", "target"])
+    fig = go.Figure()
+    fig.add_bar(x=frame.get("name"), y=frame.get("votes"), name="votes that count")
+    fig.add_bar(x=frame.get("name"), y=frame.get("assigned"), name="assigned, in progress")
+    if len(frame):
+        fig.add_hline(y=float(frame["target"].iloc[0]), line_dash="dash",
+                      annotation_text="target")
+    fig.update_layout(barmode="stack", height=320, margin=dict(l=50, r=20, t=30, b=80),
+                      title=dict(text="Votes per clip"), xaxis=dict(showticklabels=False))
+    return fig
+
+
+def _reasons_figure(reasons: dict[str, int]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(reasons.values()), y=list(reasons), orientation="h"))
+    fig.update_layout(height=260, margin=dict(l=200, r=20, t=30, b=40),
+                      title=dict(text="Why sessions were rejected or left out"),
+                      xaxis=dict(title=dict(text="sessions")))
+    return fig
+
+
+def _histogram_figure(votes: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for system, frame in votes.groupby("condition", sort=True):
+        fig.add_histogram(x=frame["score"], name=str(system), xbins=dict(start=0.5, end=5.5,
+                                                                       size=1))
+    fig.update_layout(barmode="group", height=300, margin=dict(l=50, r=20, t=30, b=40),
+                      title=dict(text="Votes per score (used votes)"),
+                      xaxis=dict(title=dict(text="score"), dtick=1))
+    return fig
+
+
+def _raters_figure(raters: list[dict]) -> go.Figure:
+    frame = pd.DataFrame(raters)
+    fig = go.Figure()
+    if len(frame):
+        fig.add_scatter(x=frame["n_votes"], y=frame["r"], mode="markers", text=frame["rater"],
+                        hovertemplate="%{text}: r=%{y:.2f}, %{x} votes<extra></extra>")
+    fig.update_layout(height=300, margin=dict(l=50, r=20, t=30, b=40),
+                      title=dict(text="Rater agreement with the other raters' clip MOS"),
+                      xaxis=dict(title=dict(text="votes")),
+                      yaxis=dict(title=dict(text="Pearson r"), range=[-1.05, 1.05]))
+    return fig
+
+
+def _selected_id(event: gr.SelectData) -> int | None:
+    return int(event.row_value[0]) if event.row_value else None
+
+
+def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
+    """Lay out the tab inside the current Blocks and wire its events."""
+
+    def tests_table() -> pd.DataFrame:
+        with context.sessions() as session:
+            tests = list_tests(session)
+        return pd.DataFrame([{"id": t.id, "name": t.name, "status": t.status,
+                              "clips": t.rating_clips, "votes per clip": t.votes_per_clip,
+                              "sessions": t.sessions, "platform": t.platform}
+                             for t in tests],
+                            columns=["id", "name", "status", "clips", "votes per clip",
+                                     "sessions", "platform"])
+
+    def create(spec_text: str) -> tuple[pd.DataFrame, int]:
+        try:
+            spec = yaml.safe_load(spec_text)
+        except yaml.YAMLError as exc:
+            raise gr.Error(f"the spec is not valid YAML: {exc}") from exc
+        try:
+            with context.sessions.begin() as session:
+                info = create_test(session, context.store, spec)
+        except RatingError as exc:
+            raise gr.Error(exc.message) from exc
+        return tests_table(), info.id
+
+    def change_status(test_id: float | None, action: str) -> pd.DataFrame:
+        if not test_id:
+            raise gr.Error("select a test first")
+        try:
+            with context.sessions.begin() as session:
+                (open_test if action == "open" else close_test)(session, int(test_id))
+        except RatingError as exc:
+            raise gr.Error(exc.message) from exc
+        return tests_table()
+
+    def dashboard(test_id: float | None, request: gr.Request):
+        if not test_id:
+            return ("Select a test in the table.", None, None, None, None, None, None, None)
+        try:
+            with context.sessions() as session:
+                overview = test_overview(session, int(test_id))
+                used = statistics_frame(votes_frame(session, int(test_id)))
+                sessions = list_sessions(session, int(test_id))
+        except RatingError as exc:
+            raise gr.Error(exc.message) from exc
+        info, counts = overview["test"], overview["sessions"]
+        base = str(request.base_url).rstrip("/") if request else ""
+        id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
+            else "participant=<rater id>"
+        share = overview["clean_vote_share"]
+        text = (f"### {info['name']} ({info['status']})\n"
+                f"Rater link: `{base}/rate/{info['id']}?{id_param}`  \n"
+                f"Completion code: `{info['completion_code']}`  \n"
+                f"{info['rating_clips']} clips x {info['votes_per_clip']} votes, "
+                f"{info['clips_per_session']} clips a session; gold {info['gold_clips']}, "
+                f"trapping {info['trap_clips']}, training {info['training_clips']}.  \n"
+                f"Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
+                f".  \nShare of clean votes: "
+                f"{'-' if share is None else f'{100 * share:.0f}%'}; split-half "
+                f"reliability of system MOS: {overview['split_half'] or '-'}")
+        systems = pd.DataFrame(overview["systems"])
+        figure = None
+        if len(systems):
+            figure = bars_with_ci(systems.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
+                                                          "n": "mos_n"}),
+                                  "mos", title="MOS per system, 95% CI (t)")
+        session_rows = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])}
+                                     for s in sessions])
+        return (text, _votes_per_clip_figure(overview["clips"]), figure,
+                _histogram_figure(used) if len(used) else None,
+                _raters_figure(overview["raters"]), _reasons_figure(overview["reasons"]),
+                systems.round(3) if len(systems) else None,
+                session_rows if len(session_rows) else None)
+
+    def override(test_id: float | None, session_id: float | None, status: str, reason: str,
+                 request: gr.Request) -> str:
+        if not test_id or not session_id:
+            raise gr.Error("select a test and give the session id")
+        try:
+            with context.sessions.begin() as session:
+                record = override_decision(session, int(session_id), status, reason=reason,
+                                           admin=getattr(request, "username", None) or "admin",
+                                           test_id=int(test_id))
+        except RatingError as exc:
+            raise gr.Error(exc.message) from exc
+        return f"Session {record.session_id}: {record.old_status} -> {record.new_status}, logged."
+
+    def download(test_id: float | None, name: str) -> str:
+        if not test_id:
+            raise gr.Error("select a test first")
+        try:
+            with context.sessions() as session:
+                exported = export_file(session, context.store, int(test_id), name)
+        except RatingError as exc:
+            raise gr.Error(exc.message) from exc
+        path = Path(tempfile.mkdtemp(prefix="export-")) / f"test{int(test_id)}_{exported.name}"
+        path.write_bytes(exported.content)
+        return str(path)
+
+    with gr.Accordion("New test from a spec (YAML; see docs/rating-api.md)", open=False):
+        spec = gr.Code(EXAMPLE_SPEC, language="yaml", label="Spec", elem_id="test-spec")
+        create_button = gr.Button("Create draft", elem_id="test-create")
+    tests = gr.Dataframe(label="Tests (select a row)", interactive=False, elem_id="tests-table")
+    with gr.Row():
+        test_id = gr.Number(label="Test id", precision=0, elem_id="test-id")
+        open_button = gr.Button("Open for raters", elem_id="test-open")
+        close_button = gr.Button("Close", elem_id="test-close")
+        refresh = gr.Button("Refresh")
+    summary = gr.Markdown(elem_id="test-summary")
+    with gr.Row():
+        votes_plot = gr.Plot(elem_id="test-votes-plot")
+        mos_plot = gr.Plot(elem_id="test-mos-plot")
+    with gr.Row():
+        histogram = gr.Plot()
+        raters_plot = gr.Plot()
+        reasons_plot = gr.Plot()
+    systems_table = gr.Dataframe(label="Systems: MOS beside objective metrics",
+                                 interactive=False, elem_id="test-systems")
+    sessions_table = gr.Dataframe(label="Sessions and quality-control decisions",
+                                  interactive=False, max_height=300)
+    with gr.Accordion("Override a decision (logged)", open=False):
+        with gr.Row():
+            session_id = gr.Number(label="Session id", precision=0)
+            status = gr.Dropdown(["accepted", "not_used", "rejected"], value="accepted",
+                                 label="New decision")
+            reason = gr.Textbox(label="Reason")
+            override_button = gr.Button("Override")
+        override_result = gr.Markdown()
+    with gr.Row():
+        export_name = gr.Dropdown(list(EXPORTS), value="votes_per_clip.csv", label="Export",
+                                  elem_id="test-export-name")
+        export_button = gr.Button("Download", elem_id="test-export")
+        export_file_out = gr.File(label="Export file", interactive=False,
+                                  elem_id="test-export-file")
+    timer = gr.Timer(15)
+
+    outputs = [summary, votes_plot, mos_plot, histogram, raters_plot, reasons_plot,
+               systems_table, sessions_table]
+    create_button.click(create, spec, [tests, test_id])
+    tests.select(_selected_id, None, test_id)
+    test_id.change(dashboard, test_id, outputs)
+    refresh.click(tests_table, None, tests).then(dashboard, test_id, outputs)
+    timer.tick(dashboard, test_id, outputs, show_progress="hidden")
+    open_button.click(change_status, [test_id, gr.State("open")], tests).then(
+        dashboard, test_id, outputs)
+    close_button.click(change_status, [test_id, gr.State("close")], tests).then(
+        dashboard, test_id, outputs)
+    override_button.click(override, [test_id, session_id, status, reason], override_result
+                          ).then(dashboard, test_id, outputs)
+    export_button.click(download, [test_id, export_name], export_file_out)
+    blocks.load(tests_table, None, tests)
