@@ -9,6 +9,7 @@ its response leaves.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -54,7 +55,7 @@ def build_rating_router(context: AppContext) -> APIRouter:
     @router.post("/tests/{test_id}/sessions")
     def start(test_id: int, body: JsonBody = None) -> JSONResponse:
         participant = _object(body).get("participant_id")
-        with refusals(), context.sessions.begin() as db:
+        with refusals(), context.write() as db:
             started = start_session(db, test_id, participant)
         return JSONResponse(started.body, status_code=201 if started.created else 200)
 
@@ -65,17 +66,25 @@ def build_rating_router(context: AppContext) -> APIRouter:
 
     @router.get("/sessions/{token}/items/{item}/audio")
     def audio(token: str, item: str) -> FileResponse:
-        with refusals(), context.sessions.begin() as db:
+        with refusals(), context.write() as db:
             path = item_audio(db, context.store, token, item)
         return FileResponse(path, media_type="audio/flac",
                             headers={"Cache-Control": "private, max-age=3600"})
 
+    @functools.lru_cache(maxsize=1024)
+    def check_flac(token: str, check_id: str, side: str | None) -> bytes:
+        """A check's sound is fixed when its session starts: encode it once, not on every
+        play (reloads, a second listen)."""
+        with context.sessions() as db:
+            samples, rate = check_audio(db, token, check_id, side)
+        return flac_bytes(samples, rate)
+
     @router.get("/sessions/{token}/checks/{check_id}/audio")
     def check_sound(token: str, check_id: str,
                     side: Annotated[str | None, Query()] = None) -> Response:
-        with refusals(), context.sessions() as db:
-            samples, rate = check_audio(db, token, check_id, side)
-        return Response(flac_bytes(samples, rate), media_type="audio/flac",
+        with refusals():
+            content = check_flac(token, check_id, side)
+        return Response(content, media_type="audio/flac",
                         headers={"Cache-Control": "private, max-age=3600"})
 
     @router.put("/sessions/{token}/checks/{check_id}")
@@ -83,7 +92,7 @@ def build_rating_router(context: AppContext) -> APIRouter:
         payload = _object(body)
         if "answer" not in payload:
             raise ApiError(422, "give the answer as {\"answer\": ...}")
-        with refusals(), context.sessions.begin() as db:
+        with refusals(), context.write() as db:
             created = answer_check(db, token, check_id, payload["answer"])
         return JSONResponse({"check": check_id, "stored": True},
                             status_code=201 if created else 200)
@@ -91,7 +100,7 @@ def build_rating_router(context: AppContext) -> APIRouter:
     @router.put("/sessions/{token}/votes/{item}")
     def vote(token: str, item: str, body: JsonBody = None) -> JSONResponse:
         payload = _object(body)
-        with refusals(), context.sessions.begin() as db:
+        with refusals(), context.write() as db:
             created = cast_vote(db, token, item, score=payload.get("score"),
                                 played_to_end=payload.get("played_to_end"),
                                 elapsed_ms=payload.get("elapsed_ms"))
@@ -100,7 +109,7 @@ def build_rating_router(context: AppContext) -> APIRouter:
 
     @router.post("/sessions/{token}/finish")
     def finish(token: str) -> dict:
-        with refusals(), context.sessions.begin() as db:
+        with refusals(), context.write() as db:
             return finish_session(db, token)
 
     # Admin calls.
@@ -108,7 +117,7 @@ def build_rating_router(context: AppContext) -> APIRouter:
     @router.post("/tests", dependencies=admin)
     def create(body: JsonBody = None) -> JSONResponse:
         spec = _object(body)
-        with refusals(), context.sessions.begin() as db:
+        with refusals(), context.write() as db:
             info = create_test(db, context.store, spec)
         return JSONResponse(info.to_dict(), status_code=201)
 
@@ -124,12 +133,12 @@ def build_rating_router(context: AppContext) -> APIRouter:
 
     @router.post("/tests/{test_id}/open", dependencies=admin)
     def open_(test_id: int) -> dict:
-        with refusals(), context.sessions.begin() as db:
+        with refusals(), context.write() as db:
             return open_test(db, test_id).to_dict()
 
     @router.post("/tests/{test_id}/close", dependencies=admin)
     def close(test_id: int) -> dict:
-        with refusals(), context.sessions.begin() as db:
+        with refusals(), context.write() as db:
             return close_test(db, test_id).to_dict()
 
     @router.get("/tests/{test_id}/results", dependencies=admin)
@@ -146,7 +155,7 @@ def build_rating_router(context: AppContext) -> APIRouter:
     @router.post("/tests/{test_id}/sessions/{session_id}/decision", dependencies=admin)
     def decision(test_id: int, session_id: int, body: JsonBody = None) -> dict:
         payload = _object(body)
-        with refusals(), context.sessions.begin() as db:
+        with refusals(), context.write() as db:
             record = override_decision(db, session_id, str(payload.get("status", "")),
                                        reason=str(payload.get("reason") or ""),
                                        admin=str(payload.get("admin") or "api"),

@@ -14,6 +14,9 @@ target_metadata = Base.metadata
 
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if engine is None and url:  # alembic -c db/alembic.ini -x url=sqlite:///... revision
+        config.set_main_option("sqlalchemy.url", url)
     if engine is None:
         engine = engine_from_config(config.get_section(config.config_ini_section, {}),
                                     prefix="sqlalchemy.", poolclass=pool.NullPool)
