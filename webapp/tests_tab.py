@@ -39,10 +39,12 @@ platform: generic
 
 def _votes_per_clip_figure(clips: list[dict]) -> go.Figure:
     frame = pd.DataFrame(clips).sort_values("votes") if clips else pd.DataFrame(
-        columns=["name", "votes", "assigned", "target"])
+        columns=["name", "system", "votes", "assigned", "target"])
+    # Outputs of different systems share their input's file name: label by both.
+    labels = frame["name"].astype(str) + " · " + frame["system"].astype(str)
     fig = go.Figure()
-    fig.add_bar(x=frame.get("name"), y=frame.get("votes"), name="votes that count")
-    fig.add_bar(x=frame.get("name"), y=frame.get("assigned"), name="assigned, in progress")
+    fig.add_bar(x=labels, y=frame["votes"], name="votes that count")
+    fig.add_bar(x=labels, y=frame["assigned"], name="assigned, in progress")
     if len(frame):
         fig.add_hline(y=float(frame["target"].iloc[0]), line_dash="dash",
                       annotation_text="target")
@@ -81,6 +83,10 @@ def _raters_figure(raters: list[dict]) -> go.Figure:
                       xaxis=dict(title=dict(text="votes")),
                       yaxis=dict(title=dict(text="Pearson r"), range=[-1.05, 1.05]))
     return fig
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _selected_id(event: gr.SelectData) -> int | None:
@@ -146,8 +152,9 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 f"Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
                 f".  \nShare of clean votes: "
                 f"{'-' if share is None else f'{100 * share:.0f}%'}; split-half "
-                f"reliability of system MOS: {overview['split_half'] or '-'}")
-        systems = pd.DataFrame(overview["systems"])
+                f"reliability of system MOS: {_number(overview['split_half'])}")
+        systems = pd.DataFrame([{k: v for k, v in s.items() if k != "objective"}
+                                | (s.get("objective") or {}) for s in overview["systems"]])
         figure = None
         if len(systems):
             figure = bars_with_ci(systems.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
@@ -209,12 +216,12 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                                   interactive=False, max_height=300)
     with gr.Accordion("Override a decision (logged)", open=False):
         with gr.Row():
-            session_id = gr.Number(label="Session id", precision=0)
+            session_id = gr.Number(label="Session id", precision=0, elem_id="override-session")
             status = gr.Dropdown(["accepted", "not_used", "rejected"], value="accepted",
                                  label="New decision")
-            reason = gr.Textbox(label="Reason")
-            override_button = gr.Button("Override")
-        override_result = gr.Markdown()
+            reason = gr.Textbox(label="Reason", elem_id="override-reason")
+            override_button = gr.Button("Override", elem_id="override-button")
+        override_result = gr.Markdown(elem_id="override-result")
     with gr.Row():
         export_name = gr.Dropdown(list(EXPORTS), value="votes_per_clip.csv", label="Export",
                                   elem_id="test-export-name")

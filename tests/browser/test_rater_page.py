@@ -8,10 +8,12 @@ server, so these tests also hold the page to docs/rating-api.md.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 
 import httpx
+import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
@@ -151,7 +153,7 @@ def _rate_current_clip(page, score: int, *, use_keyboard: bool = False) -> str:
     return title
 
 
-def test_rater_rates_reloads_resumes_and_finishes(rater, app_server):
+def test_rater_rates_reloads_resumes_and_finishes(rater, admin_page, app_server):
     test_id = _create_test(app_server, _spec(f"Browser ACR {uuid.uuid4().hex[:6]}"))
     participant = f"browser-{uuid.uuid4().hex[:8]}"
     page = rater
@@ -203,6 +205,37 @@ def test_rater_rates_reloads_resumes_and_finishes(rater, app_server):
     # A reload after finishing shows the code again rather than starting another session.
     page.reload()
     expect(code).to_have_text("BROWSER42")
+
+    _admin_reviews_the_test(admin_page, app_server, test_id, scores[len(training):])
+
+
+def _admin_reviews_the_test(page, app_server, test_id: int, rating_scores: list[int]) -> None:
+    """The admin sees the session and its decision, accepts it (the 16x playback made it
+    look unheard), then sees the MOS and downloads the per-clip votes."""
+    page.get_by_role("tab", name="Listening tests").click()
+    page.locator("#test-id input").fill(str(test_id))
+    page.locator("#test-id input").press("Enter")
+    summary = page.locator("#test-summary")
+    expect(summary).to_contain_text("submitted 1", timeout=30_000)
+    (session,) = httpx.get(f"{app_server.url}/api/tests/{test_id}/sessions",
+                           headers=app_server.headers(), timeout=60).json()["sessions"]
+    if session["qc_status"] != "accepted":
+        page.get_by_text("Override a decision (logged)").click()
+        page.locator("#override-session input").fill(str(session["session_id"]))
+        page.locator("#override-reason textarea, #override-reason input").first.fill(
+            "played at 16x speed by the browser test")
+        page.locator("#override-button").click()
+        expect(page.locator("#override-result")).to_contain_text("-> accepted, logged")
+    expect(summary).to_contain_text("accepted 1")
+    expect(page.locator("#test-mos-plot .js-plotly-plot")).to_be_visible()
+    page.locator("#test-export").click()
+    link = page.locator("#test-export-file a[href$='votes_per_clip.csv']").first
+    expect(link).to_be_attached(timeout=30_000)
+    table = pd.read_csv(io.StringIO(page.request.get(link.get_attribute("href")).text()))
+    rated = table[table["n"] > 0]
+    # Gold votes are left out of the statistics; every other rating vote is there.
+    assert 1 <= len(rated) <= len(rating_scores)
+    assert set(rated["n"]) == {1}
 
 
 def _token(page, test_id: int, participant: str) -> str:
