@@ -38,11 +38,16 @@ def admin_page(browser, app_server, request):
     page.get_by_role("button", name="Login").click()
     page.wait_for_selector("#clip-table")
     yield page
+    keep_screenshot_if_failed(page, request)
+    context.close()
+
+
+def keep_screenshot_if_failed(page, request) -> None:
+    """Save what the page showed when the test failed, under test-artifacts/."""
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import keep_screenshot_if_failed
 
 pytestmark = pytest.mark.browser
 
@@ -86,10 +86,7 @@ def rater(browser, request):
     page = context.new_page()
     page.set_default_timeout(30_000)
     yield page
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    keep_screenshot_if_failed(page, request)
     context.close()
 
 

@@ -1,0 +1,13 @@
+"""Speech quality assessment (URGENT 2026 Track 2): labels, predictions and their evaluation.
+
+- :mod:`sqa.labels`: the :class:`~sqa.labels.LabelTable` schema, validation of a label file
+  with every problem and its line, and per-listener scores averaged into MOS.
+- :mod:`sqa.label_formats`: readers for the URGENT 2026 Track 2 CSV, BVCC per-listener and
+  MOS-list files, and the NISQA corpus CSV.
+- :mod:`sqa.metrics`: MSE, LCC, SRCC and KTAU at utterance and system level, and the
+  ``mos.scp`` prediction format (``<id> <score>``).
+- ``python -m sqa.import``: validate a label file and write a normalised table.
+- ``python -m sqa.evaluate``: score predictions against labels.
+
+The package imports ``audio/`` only; the quality model comes later.
+"""
