@@ -11,7 +11,7 @@ import pandas as pd
 
 from audio.io import AudioError, load_audio
 from audio.metrics import DEFAULT_METRICS
-from library.clips import LibraryError
+from library.clips import LibraryError, get_clip
 from library.comparison import input_clip, run_comparison
 from library.importing import ImportRejected, import_files
 from library.scores import ensure_scores
@@ -66,6 +66,7 @@ def build_enhance_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 clip = input_clip(session, source_id)
             except LibraryError as exc:
                 raise gr.Error(str(exc)) from exc
+            reference_id = get_clip(session, source_id).reference_clip_id
         progress(0, desc="scoring the input")
         source_scores = ensure_scores(context.sessions, context.store, source_id)
         results = run_comparison(
@@ -75,6 +76,8 @@ def build_enhance_tab(context: AppContext, blocks: gr.Blocks) -> None:
                   "seconds": "", "RTF": "", "notes": "; ".join(
                       f"{m}: {e}" for m, e in source_scores.errors.items())}]
         panels = [{"title": "input", "clip_id": source_id, "download": clip.name}]
+        if reference_id:
+            panels.append({"title": "clean reference", "clip_id": reference_id})
         for row in results.to_dict("records"):
             table.append({"system": row["system"],
                           **{m: _fmt(row[m]) for m in DEFAULT_METRICS},

@@ -37,8 +37,8 @@ def test_enhance_one_clip_with_two_systems(admin_page, app_server):
     expect(table).to_contain_text("mmse_lsa", timeout=90_000)
     expect(table).to_contain_text("(input)")
     expect(table).not_to_contain_text("rnnoise")
-    # Input plus two outputs: three players, three spectrograms, three 16-bit downloads.
-    expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=30_000)
+    # Input, clean reference and two outputs side by side, with 16-bit downloads.
+    expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=30_000)
     expect(page.locator("a[href$='/u02_de_16k_clipping_mmse_lsa.flac']")).not_to_have_count(0)
 
 
