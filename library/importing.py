@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy.orm import Session
@@ -70,16 +71,36 @@ class _Item:
     read: Callable[[], bytes | Path]
 
 
-def _run_import(session: Session, store: AudioStore, items: list[_Item], *,
-                dataset_name: str, source: str, origin: ClipOrigin,
-                max_seconds: float | None, progress: ProgressCallback | None,
-                skipped: list[tuple[str, str]] | None = None) -> ImportReport:
-    """Decode and store every item; files written before a failure are removed again."""
-    report = ImportReport(dataset=dataset_name, skipped=list(skipped or []))
-    written = report.written
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import will read, checked as a whole before anything is stored."""
+
+    dataset_name: str
+    source: str
+    origin: ClipOrigin
+    items: list[_Item]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def run_plan(session: Session, store: AudioStore, plan: ImportPlan, *,
+             max_seconds: float | None = DEFAULT_MAX_SECONDS,
+             progress: ProgressCallback | None = None,
+             report: ImportReport | None = None, done_before: int = 0,
+             total: int | None = None) -> ImportReport:
+    """Decode and store every item of ``plan`` in the caller's transaction; files written
+    before a failure are removed again.
+
+    Args:
+        report: a report to add to (batched imports pass the same one for every batch).
+        done_before, total: where this part sits in a larger import, for ``progress``.
+    """
+    if report is None:
+        report = ImportReport(dataset=plan.dataset_name, skipped=list(plan.skipped))
+    total = len(plan.items) if total is None else total
+    written: list[str] = []
     dataset: Dataset | None = None
     try:
-        for done, item in enumerate(items, start=1):
+        for done, item in enumerate(plan.items, start=done_before + 1):
             try:
                 audio = load_audio(item.read(), max_seconds=max_seconds,
                                    name=PurePosixPath(item.name).name)
@@ -87,10 +108,11 @@ def _run_import(session: Session, store: AudioStore, items: list[_Item], *,
                 report.skipped.append((item.name, str(exc)))
             else:
                 if dataset is None:
-                    dataset = get_or_create_dataset(session, dataset_name, source=source)
+                    dataset = get_or_create_dataset(session, plan.dataset_name,
+                                                    source=plan.source)
                 try:
-                    added = add_clip(session, store, audio, name=item.name, origin=origin,
-                                     dataset=dataset)
+                    added = add_clip(session, store, audio, name=item.name,
+                                     origin=plan.origin, dataset=dataset)
                 except LibraryError as exc:
                     report.skipped.append((item.name, str(exc)))
                 else:
@@ -100,31 +122,55 @@ def _run_import(session: Session, store: AudioStore, items: list[_Item], *,
                     report.clip_ids.append(added.clip_id)
                     report.notes.extend((item.name, note) for note in audio.notes)
             if progress is not None:
-                progress(done, len(items), item.name)
+                progress(done, total, item.name)
     except BaseException:
         for sha in written:
             store.discard(sha)
         raise
+    report.written.extend(written)
     return report
+
+
+def import_in_batches(begin: Callable[[], AbstractContextManager[Session]],
+                      store: AudioStore, plan: ImportPlan, *, batch_files: int = 10,
+                      max_seconds: float | None = DEFAULT_MAX_SECONDS,
+                      progress: ProgressCallback | None = None) -> ImportReport:
+    """Run a plan in transactions of ``batch_files`` files each, opened by ``begin``.
+
+    A large import then never holds the database's write lock for long, so votes of a
+    running listening test go on while it runs. A failure keeps the batches committed
+    before it (each is whole: its rows and files, or neither).
+    """
+    report = ImportReport(dataset=plan.dataset_name, skipped=list(plan.skipped))
+    for start in range(0, len(plan.items), batch_files):
+        part = replace(plan, items=plan.items[start:start + batch_files], skipped=[])
+        with begin() as session:
+            run_plan(session, store, part, max_seconds=max_seconds, progress=progress,
+                     report=report, done_before=start, total=len(plan.items))
+    return report
+
+
+def plan_files(files: list[tuple[str, Path]], *, dataset_name: str = "uploads",
+               origin: ClipOrigin = ClipOrigin.UPLOAD) -> ImportPlan:
+    """Uploaded files, given as (original file name, path of the uploaded copy)."""
+    if not files:
+        raise ImportRejected("no files to import")
+    items = [_Item(name, lambda p=path: Path(p)) for name, path in files]
+    return ImportPlan(dataset_name or "uploads", "upload", origin, items)
 
 
 def import_files(session: Session, store: AudioStore, files: list[tuple[str, Path]], *,
                  dataset_name: str = "uploads", origin: ClipOrigin = ClipOrigin.UPLOAD,
                  max_seconds: float | None = DEFAULT_MAX_SECONDS,
                  progress: ProgressCallback | None = None) -> ImportReport:
-    """Import uploaded files, given as (original file name, path of the uploaded copy)."""
-    if not files:
-        raise ImportRejected("no files to import")
-    items = [_Item(name, lambda p=path: Path(p)) for name, path in files]
-    return _run_import(session, store, items, dataset_name=dataset_name, source="upload",
-                       origin=origin, max_seconds=max_seconds, progress=progress)
+    """Import uploaded files in the caller's transaction (see :func:`plan_files`)."""
+    return run_plan(session, store, plan_files(files, dataset_name=dataset_name,
+                                               origin=origin),
+                    max_seconds=max_seconds, progress=progress)
 
 
-def import_folder(session: Session, store: AudioStore, folder: Path, *,
-                  dataset_name: str | None = None,
-                  max_seconds: float | None = DEFAULT_MAX_SECONDS,
-                  progress: ProgressCallback | None = None) -> ImportReport:
-    """Import every audio file below ``folder``; names are paths relative to it."""
+def plan_folder(folder: Path, *, dataset_name: str | None = None) -> ImportPlan:
+    """Every audio file below ``folder``; names are paths relative to it."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ImportRejected(f"folder {folder} does not exist or is not a folder")
@@ -143,9 +189,17 @@ def import_folder(session: Session, store: AudioStore, folder: Path, *,
     if not items:
         raise ImportRejected(f"folder {folder} holds no audio files "
                              f"(.wav, .flac, .ogg, .opus, .mp3)")
-    return _run_import(session, store, items, dataset_name=dataset_name or folder.name,
-                       source=str(folder.resolve()), origin=ClipOrigin.IMPORT,
-                       max_seconds=max_seconds, progress=progress, skipped=skipped)
+    return ImportPlan(dataset_name or folder.name, str(folder.resolve()), ClipOrigin.IMPORT,
+                      items, skipped)
+
+
+def import_folder(session: Session, store: AudioStore, folder: Path, *,
+                  dataset_name: str | None = None,
+                  max_seconds: float | None = DEFAULT_MAX_SECONDS,
+                  progress: ProgressCallback | None = None) -> ImportReport:
+    """Import a folder in the caller's transaction (see :func:`plan_folder`)."""
+    return run_plan(session, store, plan_folder(folder, dataset_name=dataset_name),
+                    max_seconds=max_seconds, progress=progress)
 
 
 def _safe_member_name(name: str) -> str:
@@ -157,11 +211,13 @@ def _safe_member_name(name: str) -> str:
     return path.as_posix()
 
 
-def import_zip(session: Session, store: AudioStore, archive: Path, *,
-               dataset_name: str | None = None,
-               max_seconds: float | None = DEFAULT_MAX_SECONDS,
-               progress: ProgressCallback | None = None) -> ImportReport:
-    """Import the audio files inside a zip archive, checking every entry's path first."""
+def _read_member(archive: Path, name: str) -> bytes:
+    with zipfile.ZipFile(archive) as zf:
+        return zf.read(name)
+
+
+def plan_zip(archive: Path, *, dataset_name: str | None = None) -> ImportPlan:
+    """The audio files inside a zip archive, every entry's path checked first."""
     archive = Path(archive)
     try:
         zf = zipfile.ZipFile(archive)
@@ -169,30 +225,37 @@ def import_zip(session: Session, store: AudioStore, archive: Path, *,
         raise ImportRejected(f"{archive.name}: not a readable zip archive ({exc})") from exc
     with zf:
         members = [m for m in zf.infolist() if not m.is_dir()]
-        names = [_safe_member_name(m.filename) for m in members]
-        if len(members) > MAX_ZIP_MEMBERS:
-            raise ImportRejected(f"{archive.name}: {len(members)} entries, more than the "
-                                 f"limit of {MAX_ZIP_MEMBERS}")
-        if sum(m.file_size for m in members) > MAX_ZIP_UNCOMPRESSED_BYTES:
-            raise ImportRejected(f"{archive.name}: unpacks to more than "
-                                 f"{MAX_ZIP_UNCOMPRESSED_BYTES // 1024 ** 3} GiB")
-        items: list[_Item] = []
-        skipped: list[tuple[str, str]] = []
-        for member, name in zip(members, names, strict=True):
-            if any(part.startswith(".") or part == "__MACOSX"
-                   for part in PurePosixPath(name).parts):
-                continue
-            if is_audio_filename(name):
-                items.append(_Item(name, lambda m=member: zf.read(m)))
-            else:
-                skipped.append((name, f"not an audio file (ending "
-                                      f"'{PurePosixPath(name).suffix}')"))
-        if not items:
-            raise ImportRejected(f"{archive.name} holds no audio files")
-        return _run_import(session, store, items,
-                           dataset_name=dataset_name or archive.stem,
-                           source=f"zip:{archive.name}", origin=ClipOrigin.IMPORT,
-                           max_seconds=max_seconds, progress=progress, skipped=skipped)
+    names = [_safe_member_name(m.filename) for m in members]
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise ImportRejected(f"{archive.name}: {len(members)} entries, more than the "
+                             f"limit of {MAX_ZIP_MEMBERS}")
+    if sum(m.file_size for m in members) > MAX_ZIP_UNCOMPRESSED_BYTES:
+        raise ImportRejected(f"{archive.name}: unpacks to more than "
+                             f"{MAX_ZIP_UNCOMPRESSED_BYTES // 1024 ** 3} GiB")
+    items: list[_Item] = []
+    skipped: list[tuple[str, str]] = []
+    for member, name in zip(members, names, strict=True):
+        if any(part.startswith(".") or part == "__MACOSX"
+               for part in PurePosixPath(name).parts):
+            continue
+        if is_audio_filename(name):
+            items.append(_Item(name, lambda m=member.filename: _read_member(archive, m)))
+        else:
+            skipped.append((name, f"not an audio file (ending "
+                                  f"'{PurePosixPath(name).suffix}')"))
+    if not items:
+        raise ImportRejected(f"{archive.name} holds no audio files")
+    return ImportPlan(dataset_name or archive.stem, f"zip:{archive.name}", ClipOrigin.IMPORT,
+                      items, skipped)
+
+
+def import_zip(session: Session, store: AudioStore, archive: Path, *,
+               dataset_name: str | None = None,
+               max_seconds: float | None = DEFAULT_MAX_SECONDS,
+               progress: ProgressCallback | None = None) -> ImportReport:
+    """Import a zip archive in the caller's transaction (see :func:`plan_zip`)."""
+    return run_plan(session, store, plan_zip(archive, dataset_name=dataset_name),
+                    max_seconds=max_seconds, progress=progress)
 
 
 def parse_wav_scp(scp: Path) -> list[tuple[str, Path]]:
@@ -244,33 +307,42 @@ def parse_wav_scp(scp: Path) -> list[tuple[str, Path]]:
     return entries
 
 
+def plan_wav_scp(scp: Path, *, dataset_name: str | None = None) -> ImportPlan:
+    """The files a ``wav.scp`` lists; each clip is named by its utterance id."""
+    entries = parse_wav_scp(Path(scp))
+    items = [_Item(utt_id, lambda p=path: p) for utt_id, path in entries]
+    return ImportPlan(dataset_name or Path(scp).resolve().parent.name,
+                      str(Path(scp).resolve()), ClipOrigin.IMPORT, items)
+
+
 def import_wav_scp(session: Session, store: AudioStore, scp: Path, *,
                    dataset_name: str | None = None,
                    max_seconds: float | None = DEFAULT_MAX_SECONDS,
                    progress: ProgressCallback | None = None) -> ImportReport:
-    """Import the files a ``wav.scp`` lists; each clip is named by its utterance id."""
-    entries = parse_wav_scp(Path(scp))
-    items = [_Item(utt_id, lambda p=path: p) for utt_id, path in entries]
-    return _run_import(session, store, items,
-                       dataset_name=dataset_name or Path(scp).resolve().parent.name,
-                       source=str(Path(scp).resolve()), origin=ClipOrigin.IMPORT,
-                       max_seconds=max_seconds, progress=progress)
+    """Import a ``wav.scp`` in the caller's transaction (see :func:`plan_wav_scp`)."""
+    return run_plan(session, store, plan_wav_scp(scp, dataset_name=dataset_name),
+                    max_seconds=max_seconds, progress=progress)
+
+
+def plan_path(source: Path, *, dataset_name: str | None = None) -> ImportPlan:
+    """A folder, a ``.zip`` or a ``wav.scp``, whichever ``source`` is."""
+    source = Path(source).expanduser()
+    name = dataset_name or None
+    if source.is_dir():
+        return plan_folder(source, dataset_name=name)
+    if source.suffix.lower() == ".zip":
+        return plan_zip(source, dataset_name=name)
+    if source.suffix.lower() == ".scp" or source.name.endswith("wav.scp"):
+        return plan_wav_scp(source, dataset_name=name)
+    if not source.exists():
+        raise ImportRejected(f"{source} does not exist")
+    raise ImportRejected(f"{source.name}: import takes a folder, a .zip or a wav.scp")
 
 
 def import_path(session: Session, store: AudioStore, source: Path, *,
                 dataset_name: str | None = None,
                 max_seconds: float | None = DEFAULT_MAX_SECONDS,
                 progress: ProgressCallback | None = None) -> ImportReport:
-    """Import a folder, a ``.zip`` or a ``wav.scp``, whichever ``source`` is."""
-    source = Path(source).expanduser()
-    kwargs = dict(dataset_name=dataset_name or None, max_seconds=max_seconds,
-                  progress=progress)
-    if source.is_dir():
-        return import_folder(session, store, source, **kwargs)
-    if source.suffix.lower() == ".zip":
-        return import_zip(session, store, source, **kwargs)
-    if source.suffix.lower() == ".scp" or source.name.endswith("wav.scp"):
-        return import_wav_scp(session, store, source, **kwargs)
-    if not source.exists():
-        raise ImportRejected(f"{source} does not exist")
-    raise ImportRejected(f"{source.name}: import takes a folder, a .zip or a wav.scp")
+    """Import a folder, zip or wav.scp in the caller's transaction (see :func:`plan_path`)."""
+    return run_plan(session, store, plan_path(source, dataset_name=dataset_name),
+                    max_seconds=max_seconds, progress=progress)

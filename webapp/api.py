@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.session import current_revision, head_revision
 from library.clips import ClipFilter, LibraryError, clip_details, count_clips, get_clip, list_clips
-from library.importing import ImportRejected, ImportReport, import_files, import_path
+from library.importing import ImportPlan, ImportRejected, import_in_batches, plan_files, plan_path
 from webapp.context import AppContext
 
 API_VERSION = "0.1.0"
@@ -122,39 +123,26 @@ def build_router(context: AppContext) -> APIRouter:
                     raise ApiError(413, f"{name}: larger than the upload limit of "
                                         f"{context.settings.max_upload_mb} MB")
                 saved.append((name, target))
-            return _report_response(lambda session: import_files(
-                session, context.store, saved, dataset_name=dataset,
-                max_seconds=context.settings.max_seconds))
+            return _report_response(lambda: plan_files(saved, dataset_name=dataset))
 
     @router.post("/imports", dependencies=admin)
     def import_source(request: ImportRequest) -> JSONResponse:
         """Import a folder, zip or wav.scp that is on the server's disk."""
-        return _report_response(lambda session: import_path(
-            session, context.store, Path(request.path), dataset_name=request.dataset,
-            max_seconds=context.settings.max_seconds))
+        return _report_response(lambda: plan_path(Path(request.path),
+                                                  dataset_name=request.dataset))
 
-    def _report_response(run) -> JSONResponse:
-        """Run an import in one transaction; answer 422 and keep nothing if nothing
-        could be imported (not even the dataset row)."""
-        session = context.sessions()
-        report: ImportReport | None = None
+    def _report_response(plan: Callable[[], ImportPlan]) -> JSONResponse:
+        """Check the import as a whole, run it in short batches (votes of a live test go on
+        meanwhile), and answer 422 when nothing could be imported: then no dataset row was
+        made either, since one appears only with its first clip."""
         try:
-            report = run(session)
-            if not report.imported_any:
-                session.rollback()
-                reasons = "; ".join(reason for _, reason in report.skipped)
-                return error(422, f"nothing imported: {reasons}", **report.to_dict())
-            session.commit()
+            report = import_in_batches(context.write, context.store, plan(),
+                                       max_seconds=context.settings.max_seconds)
         except (ImportRejected, LibraryError) as exc:
-            session.rollback()
             return error(422, str(exc))
-        except BaseException:
-            session.rollback()
-            for sha in report.written if report else []:
-                context.store.discard(sha)
-            raise
-        finally:
-            session.close()
+        if not report.imported_any:
+            reasons = "; ".join(reason for _, reason in report.skipped)
+            return error(422, f"nothing imported: {reasons}", **report.to_dict())
         return JSONResponse(report.to_dict(), status_code=201 if report.added else 200)
 
     return router

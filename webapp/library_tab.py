@@ -8,7 +8,15 @@ import gradio as gr
 import pandas as pd
 
 from library.clips import ClipFilter, LibraryError, filter_choices, list_clips
-from library.importing import ImportRejected, ImportReport, import_files, import_path
+from library.importing import (
+    ImportPlan,
+    ImportRejected,
+    ImportReport,
+    import_in_batches,
+    plan_files,
+    plan_path,
+    plan_zip,
+)
 from webapp.clip_views import clip_media
 from webapp.context import AppContext
 
@@ -74,34 +82,26 @@ def build_library_tab(context: AppContext, blocks: gr.Blocks) -> None:
         paths = [Path(f) for f in files]
         zips = [p for p in paths if p.suffix.lower() == ".zip"]
         plain = [(p.name, p) for p in paths if p.suffix.lower() != ".zip"]
-        reports = []
         try:
-            with context.sessions.begin() as session:
-                if plain:
-                    reports.append(import_files(
-                        session, context.store, plain, dataset_name=dataset or "uploads",
-                        max_seconds=context.settings.max_seconds,
-                        progress=lambda done, total, _n: progress((done, total), unit="files")))
-                for archive in zips:
-                    reports.append(import_path(
-                        session, context.store, archive, dataset_name=dataset or None,
-                        max_seconds=context.settings.max_seconds,
-                        progress=lambda done, total, _n: progress((done, total), unit="files")))
+            plans = ([plan_files(plain, dataset_name=dataset or "uploads")] if plain else []) \
+                + [plan_zip(archive, dataset_name=dataset or None) for archive in zips]
+            reports = [run_import(plan, progress) for plan in plans]
         except (ImportRejected, LibraryError) as exc:
             raise gr.Error(str(exc)) from exc
         return "\n\n".join(_report_markdown(r) for r in reports)
+
+    def run_import(plan: ImportPlan, progress: gr.Progress) -> ImportReport:
+        return import_in_batches(
+            context.write, context.store, plan, max_seconds=context.settings.max_seconds,
+            progress=lambda done, total, _n: progress((done, total), unit="files"))
 
     def import_server_path(source: str, dataset: str,
                            progress: gr.Progress = gr.Progress()) -> str:
         if not source.strip():
             raise gr.Error("give the path of a folder, a .zip or a wav.scp on the server")
         try:
-            with context.sessions.begin() as session:
-                report = import_path(
-                    session, context.store, Path(source.strip()),
-                    dataset_name=dataset.strip() or None,
-                    max_seconds=context.settings.max_seconds,
-                    progress=lambda done, total, _n: progress((done, total), unit="files"))
+            report = run_import(plan_path(Path(source.strip()),
+                                          dataset_name=dataset.strip() or None), progress)
         except (ImportRejected, LibraryError) as exc:
             raise gr.Error(str(exc)) from exc
         return _report_markdown(report)

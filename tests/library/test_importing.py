@@ -177,3 +177,25 @@ def test_a_failing_transaction_leaves_no_files_behind(tmp_path, sessions, store)
     with pytest.raises(RuntimeError, match="disk full"), sessions.begin() as s:
         import_folder(s, store, folder, progress=explode)
     assert _state(sessions, store) == (0, 0, 0, 0)
+
+
+def test_batched_import_commits_batch_by_batch(tmp_path, sessions, store):
+    from library.importing import import_in_batches, plan_folder
+
+    folder = _make_folder(tmp_path / "big", rates=(8000, 16000, 22050, 24000, 32000))
+    seen = []
+
+    def fail_in_third_batch(done, total, name):
+        seen.append((done, total))
+        if done == 5:
+            raise RuntimeError("server stopped")
+
+    with pytest.raises(RuntimeError, match="server stopped"):
+        import_in_batches(sessions.begin, store, plan_folder(folder), batch_files=2,
+                          progress=fail_in_third_batch)
+    # The first two batches (4 files) were committed with their audio; the third left
+    # neither rows nor files.
+    assert _state(sessions, store) == (4, 1, 4, 4)
+    assert seen[-1] == (5, 5)
+    report = import_in_batches(sessions.begin, store, plan_folder(folder), batch_files=2)
+    assert len(report.duplicates) == 4 and len(report.added) == 1
