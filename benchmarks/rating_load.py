@@ -30,12 +30,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from listening_tests.simulate import create_test, run_simulation, simulation_test_spec  # noqa: E402
+from listening_tests.simulate import (  # noqa: E402
+    comparison_test_spec,
+    create_test,
+    run_simulation,
+    simulation_test_spec,
+)
 from listening_tests.simulate_behaviours import LatencySummary, SimulationReport  # noqa: E402
 from tests.server import start_app  # noqa: E402  (after the path set-up)
 
 RESULTS = REPO / "benchmarks" / "results" / "rating_load.md"
 TARGET_P95_MS = 250.0
+AB_SYSTEMS = ["reference", "unprocessed"]  # the demo set's two systems
 VOTES_TABLE, SESSION_COLUMN, ITEM_COLUMN = "votes", "session_id", "session_item_id"  # db.models
 
 
@@ -100,10 +106,14 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
         "One `python -m webapp` process (uvicorn, default SQLite in WAL mode, demo set) and the "
         "simulated raters (`listening_tests.simulate`, one asyncio process) on the same "
         "machine, sharing its cores. The test: "
-        f"{test_spec['votes_per_clip']} votes per clip, {test_spec['clips_per_session']} "
-        f"clips per session, {test_spec['training']['count']} training clips, gold and "
-        "trapping on, qualification and volume checks (stereo and environment off: "
-        "simulated raters cannot hear).",
+        + (f"{test_spec['votes_per_clip']} votes per clip, {test_spec['clips_per_session']} "
+         f"clips per session, {test_spec['training']['count']} training clips, gold and "
+         "trapping on, qualification and volume checks (stereo and environment off: "
+         "simulated raters cannot hear)." if "votes_per_clip" in test_spec else
+         f"A/B of {', '.join(test_spec['pairs']['systems'])}, {test_spec['votes_per_pair']} "
+         f"votes per pair, {test_spec['pairs_per_session']} pairs per session (each answer "
+         f"fetches both sides), {test_spec['training']['count']} training pairs, gold pairs "
+         "on, qualification and volume checks."),
         f"{min(args.raters, args.concurrency)} raters work at once for {args.seconds:g} s "
         f"({pace(args)}); each finished rater is replaced by a new participant. Behaviour mix: "
         "the default (attentive 70%, straight-liner 10%, random 10%, trap-failer 5%, "
@@ -160,14 +170,23 @@ def main() -> None:
     parser.add_argument("--ramp-seconds", type=float, default=0.0,
                         help="the raters arrive evenly over this time (0: all at once)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--method", choices=("acr", "ab"), default="acr",
+                        help="ab: an A/B test of the demo's systems "
+                             "(results in rating_load_ab.md)")
     args = parser.parse_args()
+    results = RESULTS if args.method == "acr" else RESULTS.with_name("rating_load_ab.md")
     with tempfile.TemporaryDirectory(prefix="rating-load-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
         app = start_app(data)
         try:
             # Enough room that no clip fills up within the run, even at the fastest pace.
-            spec = simulation_test_spec("load test", votes_per_clip=1000, clips_per_session=10)
+            if args.method == "ab":
+                spec = comparison_test_spec("load test A/B", "ab", AB_SYSTEMS,
+                                            votes_per_pair=1000, pairs_per_session=10)
+            else:
+                spec = simulation_test_spec("load test", votes_per_clip=1000,
+                                            clips_per_session=10)
             if args.think_scale < 1:
                 # Raters vote before a clip could have played; the server's listening-time
                 # check would reject them (QC work, not load).
@@ -183,8 +202,8 @@ def main() -> None:
         stored = count_stored_votes(data / "workbench.db")
     print(report.summary())
     text = render(args, report, stored, spec)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(text)
     print(text)
 
 

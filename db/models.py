@@ -265,10 +265,16 @@ class ListeningTestItem(Base):
 
     ``condition`` is the system or condition the votes are grouped by and ``sample_id`` the
     source utterance that the systems processed (both as exports name them).
+
+    Comparison tests (CCR, A/B, ranking) pair two clips of the same input: ``clip_id`` is
+    the processed clip (CCR) or the first system's clip (A/B), ``pair_clip_id`` the
+    reference (CCR) or the second system's clip, ``pair_condition`` the latter's system.
+    ACR items leave both None.
     """
 
     __tablename__ = "test_items"
-    __table_args__ = (UniqueConstraint("test_id", "clip_id", "role"),)
+    __table_args__ = (UniqueConstraint("test_id", "clip_id", "pair_clip_id", "role",
+                                       name="uq_test_items_pair"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     test_id: Mapped[int] = mapped_column(ForeignKey("listening_tests.id", ondelete="CASCADE"),
@@ -278,9 +284,11 @@ class ListeningTestItem(Base):
     expected_score: Mapped[int | None]
     condition: Mapped[str] = mapped_column(String(200))
     sample_id: Mapped[str] = mapped_column(String(500))
+    pair_clip_id: Mapped[int | None] = mapped_column(ForeignKey("clips.id"))
+    pair_condition: Mapped[str | None] = mapped_column(String(200))
 
     test: Mapped[ListeningTest] = relationship(back_populates="items")
-    clip: Mapped[Clip] = relationship()
+    clip: Mapped[Clip] = relationship(foreign_keys=[clip_id])
 
     def __repr__(self) -> str:
         return (f"ListeningTestItem(id={self.id!r}, clip_id={self.clip_id!r}, "
@@ -345,7 +353,9 @@ class SessionItem(Base):
     """An item placed in a session at a position, under an opaque public id.
 
     ``audio_fetched_at`` is set the first time the rater's page fetches the audio; a vote
-    before that is refused.
+    before that is refused. For a pair item it notes side A; ``audio_b_fetched_at`` side B,
+    and ``swapped`` the order drawn at session start: False plays the item's ``clip_id`` as
+    A and its ``pair_clip_id`` as B, True the other way round.
     """
 
     __tablename__ = "session_items"
@@ -359,6 +369,8 @@ class SessionItem(Base):
     position: Mapped[int]
     public_id: Mapped[str] = mapped_column(String(40), unique=True)
     audio_fetched_at: Mapped[datetime | None]
+    audio_b_fetched_at: Mapped[datetime | None]
+    swapped: Mapped[bool | None]
 
     session: Mapped[RatingSession] = relationship(back_populates="items")
     test_item: Mapped[ListeningTestItem] = relationship()
@@ -391,6 +403,8 @@ class Vote(Base):
     """One rating, written the moment it is given and never changed or deleted.
 
     Unique per (session, item), so an answer sent twice is stored, and counted, once.
+    ``score`` is 1..5 (ACR) or the raw CCR answer -3..3 (B compared with A, as the rater
+    saw them); A/B and ranking answers store ``choice`` ("A", "B" or "none") instead.
     """
 
     __tablename__ = "votes"
@@ -401,7 +415,8 @@ class Vote(Base):
         ForeignKey("rating_sessions.id", ondelete="CASCADE"), index=True)
     session_item_id: Mapped[int] = mapped_column(
         ForeignKey("session_items.id", ondelete="CASCADE"), index=True)
-    score: Mapped[int]
+    score: Mapped[int | None]
+    choice: Mapped[str | None] = mapped_column(String(10))
     played_to_end: Mapped[bool]
     elapsed_ms: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

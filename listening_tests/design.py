@@ -38,6 +38,7 @@ from listening_tests.catalog import (
     stem,
 )
 from listening_tests.errors import Conflict, NotFound, SpecError
+from listening_tests.pairs import add_pair_items, resolve_pairs
 from listening_tests.spec import ListeningTestSpec, valid_sections
 from listening_tests.stimuli import heavily_degraded, training_snrs, trapping_clip, with_noise
 
@@ -111,7 +112,8 @@ def get_test(db: Session, test_id: int) -> TestInfo:
         redirect_url=test.redirect_url, rating_clips=roles.get(ItemRole.RATING.value, 0),
         gold_clips=roles.get(ItemRole.GOLD.value, 0), trap_clips=roles.get(ItemRole.TRAP.value, 0),
         training_clips=roles.get(ItemRole.TRAINING.value, 0),
-        votes_per_clip=spec["votes_per_clip"], clips_per_session=spec["clips_per_session"],
+        votes_per_clip=spec.get("votes_per_clip", spec.get("votes_per_pair", 0)),
+        clips_per_session=spec.get("clips_per_session", spec.get("pairs_per_session", 0)),
         sessions=int(sessions), created_at=test.created_at, opened_at=test.opened_at,
         closed_at=test.closed_at)
 
@@ -149,10 +151,18 @@ def create_test(db: Session, store: AudioStore,
                 check_gold_ids(db, gold, problems)
             raise SpecError(problems) from exc
     problems: list[str] = []
-    rating = resolve_rating_clips(db, spec.clips, problems)
+    if spec.is_comparison:
+        rating, pairs = [], resolve_pairs(db, spec, problems)
+        if spec.gold.ids:
+            problems.append("gold.ids: comparison tests make their gold pairs themselves "
+                            "(gold.auto)")
+        if not problems and not pairs:
+            problems.append("pairs: the selection contains no pairs")
+    else:
+        rating, pairs = resolve_rating_clips(db, spec.clips, problems), []
+        if not problems and not rating:
+            problems.append("clips: the selection contains no clips")
     gold_clips = check_gold_ids(db, spec.gold, problems) if spec.gold.ids else {}
-    if not problems and not rating:
-        problems.append("clips: the selection contains no clips")
     if problems:
         raise SpecError(problems)
     seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
@@ -167,8 +177,12 @@ def create_test(db: Session, store: AudioStore,
     db.flush()
     written: list[str] = []
     try:
-        _add_items(db, store, test, spec, rating, gold_clips,
-                   np.random.default_rng([seed, 0]), written)
+        if spec.is_comparison:
+            add_pair_items(db, store, test, spec, pairs, np.random.default_rng([seed, 0]),
+                           written)
+        else:
+            _add_items(db, store, test, spec, rating, gold_clips,
+                       np.random.default_rng([seed, 0]), written)
     except BaseException:
         for sha in written:
             store.discard(sha)

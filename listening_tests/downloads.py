@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Clip, Rater, RatingSession, SessionState
 from db.store import AudioStore
+from listening_tests.design import load_test
 from listening_tests.errors import NotFound
 from listening_tests.exports import (
     accept_reject,
@@ -75,6 +76,11 @@ def export_file(db: Session, store: AudioStore, test_id: int, name: str) -> Expo
     Raises:
         NotFound: no such test, or an unknown export name.
     """
+    if load_test(db, test_id).method != "acr":
+        from listening_tests.comparison_results import comparison_export
+
+        content = comparison_export(db, test_id, name, lambda: decisions_table(db, test_id))
+        return ExportFile(name, EXPORTS.get(name, "text/csv"), content)
     if name not in EXPORTS:
         raise NotFound(f"no export named '{name}'; choose one of {', '.join(EXPORTS)}")
     frame = votes_frame(db, test_id)

@@ -164,8 +164,13 @@ def test_results(db: Session, test_id: int, *, now: datetime | None = None) -> d
     Raises:
         NotFound: no such test.
     """
+    if load_test(db, test_id).method != "acr":
+        from listening_tests.comparison_results import comparison_results
+
+        return comparison_results(db, test_id, session_counts(db, test_id, now))
     frame = statistics_frame(votes_frame(db, test_id))
-    items = db.execute(select(ListeningTestItem, Clip.name).join(Clip).where(
+    items = db.execute(select(ListeningTestItem, Clip.name)
+                       .join(Clip, ListeningTestItem.clip_id == Clip.id).where(
         ListeningTestItem.test_id == test_id, ListeningTestItem.role == ItemRole.RATING.value)
         .order_by(ListeningTestItem.id)).all()
     names = export_names(list(db.scalars(select(ListeningTestItem).where(
@@ -252,6 +257,9 @@ def test_overview(db: Session, test_id: int, *, now: datetime | None = None,
     """
     info = get_test(db, test_id)
     results = test_results(db, test_id, now=now)
+    if info.method != "acr":
+        return {"test": info.to_dict(), **results,
+                "overrides": [o.__dict__ for o in list_overrides(db, test_id)]}
     frame = statistics_frame(votes_frame(db, test_id))
     submitted = frame[(frame["session_state"] == SessionState.SUBMITTED.value)
                       & ~frame["is_gold"] & ~frame["is_trap"]]

@@ -34,6 +34,7 @@ from db.models import (
     utcnow,
 )
 from listening_tests import checks
+from listening_tests.comparison_review import decide_comparison
 from listening_tests.design import spec_of
 from listening_tests.errors import Conflict, Invalid, NotFound
 from listening_tests.quality_control import Answer, QcDecision, SessionRecord, evaluate_session
@@ -143,11 +144,14 @@ def played_to_end(vote: Vote, item: SessionItem, clip: Clip, spec: ListeningTest
 def decide(db: Session, rs: RatingSession, spec: ListeningTestSpec) -> QcDecision:
     """The P.808 decision on a session, plus the rater's qualification (a rater who does
     not meet it is paid but not used: the answers were honest, the listener unsuitable)."""
-    record = session_record(db, rs, spec)
     settings = spec.qc_settings
-    if record.environment_pairs_total == 0:
-        settings = dataclasses.replace(settings, min_environment_pairs_right=0)
-    decision = evaluate_session(record, settings)
+    if spec.is_comparison:
+        decision = decide_comparison(db, rs, spec, settings)
+    else:
+        record = session_record(db, rs, spec)
+        if record.environment_pairs_total == 0:
+            settings = dataclasses.replace(settings, min_environment_pairs_right=0)
+        decision = evaluate_session(record, settings)
     rater = db.get(Rater, rs.rater_id)
     if spec.checks.qualification and rater.qualified is False:
         failed = [q["text"] for q in checks.QUALIFICATION_QUESTIONS

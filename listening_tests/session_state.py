@@ -73,6 +73,8 @@ class SessionHead:
     last_activity_at: datetime
     test_status: str
     abandon_after_minutes: int
+    method: str = "acr"
+    no_preference: bool = True
 
 
 def lock_head(db: Session, token: str) -> SessionHead:
@@ -87,13 +89,16 @@ def lock_head(db: Session, token: str) -> SessionHead:
                .values(token=RatingSession.token))
     row = db.execute(select(RatingSession.id, RatingSession.rater_id, RatingSession.state,
                             RatingSession.setup, RatingSession.last_activity_at,
-                            ListeningTest.status, ListeningTest.spec)
+                            ListeningTest.status, ListeningTest.spec, ListeningTest.method)
                      .join(ListeningTest, RatingSession.test_id == ListeningTest.id)
                      .where(RatingSession.token == token)).first()
     if row is None:
         raise NotFound("there is no rating session with this link")
+    pairs = row[6].get("pairs")
     return SessionHead(row[0], row[1], row[2], row[3], row[4], row[5],
-                       int(row[6]["abandon_after_minutes"]))
+                       int(row[6]["abandon_after_minutes"]), row[7],
+                       bool(pairs.get("no_preference", True)) if isinstance(pairs, dict)
+                       else True)
 
 
 def require_live(head: SessionHead, now: datetime) -> None:

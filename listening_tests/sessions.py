@@ -35,7 +35,7 @@ from db.models import (
     utcnow,
 )
 from db.store import AudioStore
-from listening_tests import assignment, checks
+from listening_tests import assignment, checks, pair_sessions
 from listening_tests.design import load_test, spec_of
 from listening_tests.errors import Conflict, Invalid, NotFound
 from listening_tests.session_state import CLOSED_MESSAGE, find_session, status_of, touch
@@ -146,7 +146,8 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
         raise Conflict(f"you have taken the {limit} session{'s' if limit != 1 else ''} this "
                        "test allows per participant; thank you for your interest")
     rng = rng or np.random.default_rng([test.seed, test.sessions_started + 1])
-    items = _assign(db, test, spec, rater, rng, cutoff)
+    items = (pair_sessions.assign_pairs(db, test, spec, rater, rng, cutoff)
+             if spec.is_comparison else _assign(db, test, spec, rater, rng, cutoff))
     retrain_after = timedelta(minutes=spec.training.retrain_after_minutes)
     trained_recently = any(s.finished_at and s.finished_at >= now - retrain_after
                            for s in submitted)
@@ -160,7 +161,9 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
                        state=SessionState.IN_PROGRESS.value, setup=setup, created_at=now,
                        last_activity_at=now)
     rs.items = [SessionItem(test_item_id=item_id, position=position,
-                            public_id=secrets.token_urlsafe(12))
+                            public_id=secrets.token_urlsafe(12),
+                            swapped=pair_sessions.draw_order(rng) if spec.is_comparison
+                            else None)
                 for position, item_id in enumerate(order)]
     db.add(rs)
     test.sessions_started += 1
@@ -199,8 +202,9 @@ def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None
     base = f"{API_PREFIX}/sessions/{rs.token}"
     answered_checks = set(db.scalars(select(CheckAnswer.check_id).where(
         CheckAnswer.session_id == rs.id)))
-    scores = dict(db.execute(select(Vote.session_item_id, Vote.score).where(
-        Vote.session_id == rs.id)).all())
+    answers = {item_id: (score, choice) for item_id, score, choice in db.execute(
+        select(Vote.session_item_id, Vote.score, Vote.choice).where(
+            Vote.session_id == rs.id)).all()}
     placed = db.execute(select(SessionItem, ListeningTestItem.role)
                         .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
                         .where(SessionItem.session_id == rs.id)
@@ -209,11 +213,15 @@ def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None
     for si, role in placed:
         entry: dict[str, Any] = {
             "item": si.public_id,
-            "phase": "training" if role == ItemRole.TRAINING.value else "rating",
-            "audio_url": f"{base}/items/{si.public_id}/audio",
-            "answered": si.id in scores}
-        if si.id in scores:
-            entry["score"] = scores[si.id]
+            "phase": "training" if role == ItemRole.TRAINING.value else "rating"}
+        if spec.is_comparison:
+            entry.update(pair_sessions.item_entry(si, base, spec))
+        else:
+            entry["audio_url"] = f"{base}/items/{si.public_id}/audio"
+        entry["answered"] = si.id in answers
+        if si.id in answers:
+            score, choice = answers[si.id]
+            entry.update({"choice": choice} if choice is not None else {"score": score})
         items.append(entry)
     body: dict[str, Any] = {
         "session": rs.token,
@@ -221,10 +229,11 @@ def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None
         "test": {"id": test.id, "name": test.name, "method": test.method,
                  "platform": test.platform,
                  "instructions": spec.instructions or default_instructions(spec),
-                 "scale": [dict(s) for s in ACR_SCALE], "question": ACR_QUESTION},
+                 **(pair_sessions.test_fields(spec) if spec.is_comparison else
+                    {"scale": [dict(s) for s in ACR_SCALE], "question": ACR_QUESTION})},
         "checks": checks.describe(rs.setup, answered_checks, base),
         "items": items,
-        "progress": {"answered": len(scores), "total": len(items)},
+        "progress": {"answered": len(answers), "total": len(items)},
     }
     if rs.state == SessionState.SUBMITTED.value:
         body.update(completion_code=test.completion_code, redirect_url=test.redirect_url)
@@ -241,15 +250,21 @@ def get_session(db: Session, token: Any, *, now: datetime | None = None) -> dict
 
 
 def item_audio(db: Session, store: AudioStore, token: Any, item: Any, *,
-               now: datetime | None = None) -> Path:
+               side: str | None = None, now: datetime | None = None) -> Path:
     """The stored file of a session item, noting the first fetch (a vote needs it).
 
-    Fetching again (a replay, a reload) reads only.
+    Fetching again (a replay, a reload) reads only. A pair item (comparison tests) needs
+    ``side`` a, b or original (:func:`pair_sessions.pair_audio`); an ACR item ignores it.
 
     Raises:
         NotFound: unknown token, or the item is not in this session.
+        Invalid: a pair item asked for without a valid side.
     """
     now = now or utcnow()
+    if db.scalar(select(ListeningTestItem.pair_clip_id)
+                 .join(SessionItem, SessionItem.test_item_id == ListeningTestItem.id)
+                 .where(SessionItem.public_id == str(item))) is not None:
+        return pair_sessions.pair_audio(db, store, token, item, side, now=now)
     row = db.execute(
         select(SessionItem.id, SessionItem.audio_fetched_at, RatingSession.id,
                RatingSession.state, RatingSession.last_activity_at, ListeningTest.spec,

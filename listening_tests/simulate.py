@@ -132,7 +132,7 @@ class _Driver:
                 return outcome
             if item.get("answered"):
                 continue
-            if not await self.vote(model, outcome, item):
+            if not await self.vote(model, outcome, item, body.get("test", {})):
                 break
         else:
             reply = None if self.expired() else await self.call(
@@ -145,18 +145,43 @@ class _Driver:
         return outcome
 
     async def vote(self, model: RaterModel, outcome: SessionOutcome,
-                   item: dict[str, Any]) -> bool:
-        """Listen to an item, think, vote; False when the session cannot go on."""
+                   item: dict[str, Any], test: dict[str, Any]) -> bool:
+        """Listen to an item (both sides of a pair, A then B), think, vote; False when the
+        session cannot go on."""
+        if "audio_url_a" in item:
+            return await self.compare(model, outcome, item, test)
         audio = None if self.expired() else await self.audio(item["audio_url"], "item audio")
         if audio is None:
             return False
         score, elapsed_ms = model.score(audio), flac_duration_ms(audio) + model.decision_ms()
+        return await self.send(outcome, item, {"score": score}, elapsed_ms)
+
+    async def compare(self, model: RaterModel, outcome: SessionOutcome,
+                      item: dict[str, Any], test: dict[str, Any]) -> bool:
+        """A pair item: fetch A and B, answer on the CCR scale or choose a side."""
+        sides = []
+        for key in ("audio_url_a", "audio_url_b"):
+            audio = None if self.expired() else await self.audio(item[key], "item audio")
+            if audio is None:
+                return False
+            sides.append(audio)
+        elapsed_ms = sum(flac_duration_ms(a) for a in sides) + model.decision_ms()
+        if "scale" in test:
+            answer: dict[str, Any] = {"score": model.compare(*sides)}
+        else:
+            allow_none = any(c.get("value") == "none" for c in test.get("choices", []))
+            answer = {"choice": model.choose(*sides, allow_none)}
+        return await self.send(outcome, item, answer, elapsed_ms)
+
+    async def send(self, outcome: SessionOutcome, item: dict[str, Any],
+                   answer: dict[str, Any], elapsed_ms: int) -> bool:
+        """Think for the answer's time, then send the vote."""
         await asyncio.sleep(self.think_scale * elapsed_ms / 1000)
         if self.expired():
             return False
         reply = await self.call(
             "PUT", f"/api/sessions/{outcome.token}/votes/{item['item']}", "vote",
-            json={"score": score, "played_to_end": True, "elapsed_ms": elapsed_ms})
+            json={**answer, "played_to_end": True, "elapsed_ms": elapsed_ms})
         if reply is None or not self.accepted(reply, (200, 201), "vote"):
             return False
         outcome.votes_acknowledged += 1
@@ -254,6 +279,24 @@ def simulation_test_spec(name: str, *, dataset: str = "demo", votes_per_clip: in
         "votes_per_clip": votes_per_clip, "clips_per_session": clips_per_session,
         "gold": {"auto": gold, "count": 2} if gold else {"auto": False, "count": 0},
         "trapping": {"enabled": trapping, "per_session": 1}, "training": {"count": training},
+        "checks": {"qualification": True, "volume": True, "stereo": False, "environment": False},
+    }
+
+
+def comparison_test_spec(name: str, method: str, systems: list[str], *,
+                         dataset: str = "demo", reference: str = "clean",
+                         votes_per_pair: int = 5, pairs_per_session: int = 10,
+                         training: int = 2, gold: bool = True) -> dict[str, Any]:
+    """A CCR, A/B or ranking spec simulated raters can take (no stereo or environment
+    checks); ``reference`` is used by CCR only."""
+    pairs: dict[str, Any] = {"dataset": dataset, "systems": list(systems)}
+    if method == "ccr":
+        pairs["reference"] = reference
+    return {
+        "name": name, "method": method, "pairs": pairs, "platform": "generic",
+        "votes_per_pair": votes_per_pair, "pairs_per_session": pairs_per_session,
+        "gold": {"auto": gold, "count": 2} if gold else {"auto": False, "count": 0},
+        "training": {"count": training},
         "checks": {"qualification": True, "volume": True, "stereo": False, "environment": False},
     }
 

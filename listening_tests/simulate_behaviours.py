@@ -145,6 +145,33 @@ class RaterModel:
         noise = float(self.rng.normal(0.0, self.noise_std))
         return clip_score(latent_quality(stimulus) + self.bias + noise)
 
+    def compare(self, a: bytes | str, b: bytes | str) -> int:
+        """A CCR answer, B compared with A on -3..3: the latent quality difference B - A
+        (scaled from the 4-point ACR range to the 6-point CCR range) with noise."""
+        if self.behaviour is Behaviour.STRAIGHT:
+            return self.constant - 3  # the same button every time
+        if self.behaviour is Behaviour.RANDOM or (
+                self.behaviour is Behaviour.TRAP_FAIL
+                and self.rng.random() < TRAP_FAIL_RANDOM_SHARE):
+            return int(self.rng.integers(-3, 4))
+        diff = 1.5 * (latent_quality(b) - latent_quality(a))
+        return int(np.clip(np.rint(diff + float(self.rng.normal(0.0, self.noise_std))), -3, 3))
+
+    def choose(self, a: bytes | str, b: bytes | str, allow_none: bool) -> str:
+        """An A/B answer: the better sample with noise, "none" when they seem close (where
+        allowed); straight-liners always press A, random clickers pick at random."""
+        if self.behaviour is Behaviour.STRAIGHT:
+            return "A"
+        options = ["A", "B", "none"] if allow_none else ["A", "B"]
+        if self.behaviour is Behaviour.RANDOM or (
+                self.behaviour is Behaviour.TRAP_FAIL
+                and self.rng.random() < TRAP_FAIL_RANDOM_SHARE):
+            return str(options[int(self.rng.integers(len(options)))])
+        diff = latent_quality(b) - latent_quality(a) + float(self.rng.normal(0.0, self.noise_std))
+        if allow_none and abs(diff) < 0.25:
+            return "none"
+        return "B" if diff > 0 else "A"
+
     def decision_ms(self) -> int:
         """Time between the end of playback and the click: careless raters are quick."""
         median = 700.0 if self.behaviour in (Behaviour.STRAIGHT, Behaviour.RANDOM) else 2500.0

@@ -22,7 +22,8 @@ from listening_tests.fields import Fields
 if TYPE_CHECKING:
     from listening_tests.quality_control import QcSettings
 
-METHODS = ("acr",)
+METHODS = ("acr", "ccr", "ab", "ranking")
+COMPARISON_METHODS = ("ccr", "ab", "ranking")
 PLATFORMS = ("prolific", "generic")
 PROLIFIC_REDIRECT = "https://app.prolific.com/submissions/complete?cc={code}"
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -36,6 +37,36 @@ class ClipSelection:
     dataset: str | None = None
     systems: tuple[str, ...] = ()
     ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClipPair:
+    """A pair given by hand: two library clips of the same input (CCR: ``a`` is the
+    reference, ``b`` the processed clip)."""
+
+    a: int
+    b: int
+
+
+@dataclass(frozen=True)
+class PairSelection:
+    """What a comparison test (CCR, A/B, ranking) pairs (docs/rating-api.md).
+
+    Attributes:
+        dataset: The inputs whose systems' outputs are compared.
+        systems: The systems compared.
+        reference: CCR only: a system name, or "clean" for each input's clean reference.
+        no_preference: A/B and ranking: allow the answer "none".
+        show_original: A/B and ranking: also offer the clean reference as "original".
+        explicit: Pairs given by clip id instead of dataset and systems.
+    """
+
+    dataset: str | None = None
+    systems: tuple[str, ...] = ()
+    reference: str | None = None
+    no_preference: bool = True
+    show_original: bool = False
+    explicit: tuple[ClipPair, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,8 +161,9 @@ class ListeningTestSpec:
     """A whole test design; ``from_dict`` validates, ``to_dict`` gives the stored JSON."""
 
     name: str
-    clips: ClipSelection
+    clips: ClipSelection | None
     method: str = "acr"
+    pairs: PairSelection | None = None
     votes_per_clip: int = 5
     clips_per_session: int = 10
     gold: GoldSpec = field(default_factory=GoldSpec)
@@ -147,9 +179,27 @@ class ListeningTestSpec:
     quality_control: QualityControlSpec = field(default_factory=QualityControlSpec)
     seed: int | None = None
 
+    @property
+    def is_comparison(self) -> bool:
+        return self.method in COMPARISON_METHODS
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types (tuples as lists), readable again by :meth:`from_dict`."""
-        return _jsonable(asdict(self))
+        """Plain JSON types (tuples as lists), readable again by :meth:`from_dict`.
+
+        A comparison test writes ``pairs``, ``votes_per_pair`` and ``pairs_per_session``
+        in place of ``clips``, ``votes_per_clip`` and ``clips_per_session``.
+        """
+        out = _jsonable(asdict(self))
+        if not self.is_comparison:
+            del out["pairs"]
+            return out
+        pairs = out.pop("pairs")
+        explicit = pairs.pop("explicit")
+        out["pairs"] = explicit if explicit else pairs
+        out["votes_per_pair"] = out.pop("votes_per_clip")
+        out["pairs_per_session"] = out.pop("clips_per_session")
+        del out["clips"]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> ListeningTestSpec:
@@ -256,7 +306,7 @@ def _read_gold(f: Fields) -> GoldSpec:
             for i, entry in enumerate(raw_ids):
                 g = Fields(entry, f.key(f"ids[{i}]"), f.problems)
                 clip = g.integer("clip", None, 1, 2**62)
-                expected = g.integer("expected", None, 1, 5)
+                expected = g.integer("expected", None, -3, 5)
                 if not g.has("clip") or not g.has("expected"):
                     g.problem("", "needs both clip and expected")
                 g.finish(("clip", "expected"))
@@ -273,14 +323,30 @@ def _read_gold(f: Fields) -> GoldSpec:
 
 def _read_spec(f: Fields) -> ListeningTestSpec | None:
     name = f.text("name", None, 200, required=True)
-    method = f.text("method", "acr", 20, choices=METHODS)
-    clips = _read_clips(f.section("clips"))
+    method = f.text("method", "acr", 20, choices=METHODS) or "acr"
+    comparison = method in COMPARISON_METHODS
+    clips: ClipSelection | None = None
+    pairs: PairSelection | None = None
+    if comparison:
+        pairs = read_pairs(f, method)
+        for key in ("clips", "votes_per_clip", "clips_per_session"):
+            if f.has(key):
+                f.problem(key, f"a {method} test takes pairs, votes_per_pair and "
+                               "pairs_per_session instead")
+    else:
+        clips = _read_clips(f.section("clips"))
+        for key in ("pairs", "votes_per_pair", "pairs_per_session"):
+            if f.has(key):
+                f.problem(key, "only comparison methods (ccr, ab, ranking) take it")
     gold_f = f.section("gold")
     gold = _read_gold(gold_f)
     t = f.section("trapping")
-    trapping = TrappingSpec(enabled=t.boolean("enabled", True),
+    trapping = TrappingSpec(enabled=t.boolean("enabled", not comparison),
                             per_session=t.integer("per_session", 1, 0, 5))
     t.finish(("enabled", "per_session"))
+    if comparison and trapping.enabled:
+        f.problem("trapping.enabled", "trapping questions are not supported for comparison "
+                                      "methods; leave them off")
     t = f.section("training")
     training = TrainingSpec(count=t.integer("count", 4, 0, 20),
                             retrain_after_minutes=t.integer("retrain_after_minutes", 60, 0,
@@ -323,14 +389,17 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
     elif platform == "prolific":
         redirect = PROLIFIC_REDIRECT
     sessions_per_rater = f.integer("sessions_per_rater", 60, 1, 10_000, nullable=True)
+    per_clip, per_session = (("votes_per_pair", "pairs_per_session") if comparison
+                             else ("votes_per_clip", "clips_per_session"))
     spec_values = dict(
-        votes_per_clip=f.integer("votes_per_clip", 5, 1, 1000),
-        clips_per_session=f.integer("clips_per_session", 10, 1, 200),
+        votes_per_clip=f.integer(per_clip, 5, 1, 100_000 if method == "ranking" else 1000),
+        clips_per_session=f.integer(per_session, 10, 1, 200),
         abandon_after_minutes=f.integer("abandon_after_minutes", 60, 1, 10_080),
         instructions=f.text("instructions", None, 20_000),
         seed=f.integer("seed", None, 0, 2**31 - 1),
     )
     f.finish(("name", "method", "clips", "votes_per_clip", "clips_per_session", "gold",
+              "pairs", "votes_per_pair", "pairs_per_session",
               "trapping", "training", "checks", "sessions_per_rater",
               "abandon_after_minutes", "platform", "completion_code", "redirect_url",
               "instructions", "quality_control", "seed"))
@@ -339,8 +408,61 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
     gold = GoldSpec(auto=gold.auto, count=gold.count, per_session=gold.per_session,
                     tolerance=tolerance, ids=gold.ids)
     qc = QualityControlSpec(**{**asdict(qc), "gold_tolerance": tolerance})
-    return ListeningTestSpec(name=name, clips=clips, method=method or "acr", gold=gold,
+    return ListeningTestSpec(name=name, clips=clips, method=method, pairs=pairs, gold=gold,
                              trapping=trapping, training=training, checks=checks,
                              sessions_per_rater=sessions_per_rater, platform=platform,
                              completion_code=code, redirect_url=redirect,
                              quality_control=qc, **spec_values)
+
+
+def read_pairs(f: Fields, method: str) -> PairSelection | None:
+    """The ``pairs`` section of a comparison spec: a dataset with systems, or a list of
+    ``{a: CLIP_ID, b: CLIP_ID}`` (whether both clips come from one input is checked
+    against the library, in :mod:`listening_tests.pair_catalog`)."""
+    raw = f.raw("pairs")
+    if not f.has("pairs"):
+        f.problem("pairs", f"a {method} test needs pairs: a dataset with systems, or a list "
+                           "of {a: CLIP_ID, b: CLIP_ID}")
+        return None
+    if isinstance(raw, list):
+        explicit: list[ClipPair] = []
+        for i, entry in enumerate(raw):
+            g = Fields(entry, f.key(f"pairs[{i}]"), f.problems)
+            a, b = g.integer("a", None, 1, 2**62), g.integer("b", None, 1, 2**62)
+            if not g.has("a") or not g.has("b"):
+                g.problem("", "needs both a and b (library clip ids)")
+            elif a == b and a is not None:
+                g.problem("", "pairs a clip with itself")
+            g.finish(("a", "b"))
+            if a is not None and b is not None:
+                explicit.append(ClipPair(a, b))
+        if not raw:
+            f.problem("pairs", "the list of pairs is empty")
+        return PairSelection(explicit=tuple(explicit))
+    p = f.section("pairs")
+    dataset = p.text("dataset", None, 200, required=True)
+    systems: list[str] = []
+    raw_systems = p.raw("systems")
+    if not isinstance(raw_systems, list) or not all(
+            isinstance(x, str) and x.strip() for x in raw_systems):
+        p.problem("systems", "must be a non-empty list of system names")
+    else:
+        systems = list(dict.fromkeys(x.strip() for x in raw_systems))
+        if len(systems) != len(raw_systems):
+            p.problem("systems", "a system is listed twice")
+    reference = p.text("reference", None, 200)
+    if method == "ccr":
+        if reference is None:
+            p.problem("reference", "a ccr test compares each system with a reference: a "
+                                   "system name or \"clean\"")
+        elif reference in systems:
+            p.problem("reference", "the reference cannot also be a compared system")
+    elif reference is not None:
+        p.problem("reference", "only ccr tests take a reference")
+    elif len(systems) < 2 and isinstance(raw_systems, list):
+        p.problem("systems", f"a {method} test compares at least two systems")
+    selection = PairSelection(dataset=dataset, systems=tuple(systems), reference=reference,
+                              no_preference=p.boolean("no_preference", True),
+                              show_original=p.boolean("show_original", False))
+    p.finish(("dataset", "systems", "reference", "no_preference", "show_original"))
+    return selection

@@ -1,4 +1,5 @@
-"""Plotly figures of results: bars with confidence intervals and box plots."""
+"""Plotly figures of results: bars with confidence intervals, box plots, and the rankings,
+win matrices and rank agreement of comparison listening tests."""
 
 from __future__ import annotations
 
@@ -47,4 +48,244 @@ def box_by_system(results: pd.DataFrame, metric: str, *, title: str = "") -> go.
     fig.update_layout(title=dict(text=title) if title else None, height=380,
                       margin=dict(l=60, r=20, t=40 if title else 10, b=60),
                       yaxis=dict(title=dict(text=_axis_title(metric))), showlegend=False)
+    return fig
+
+
+# Comparison tests (CCR, A/B, ranking): figures on the frames of docs/rating-api.md "Results".
+
+RANKING_COLUMNS = ["system", "strength", "ci_low", "ci_high", "rank", "n_comparisons",
+                   "preliminary"]
+
+
+def ccr_ranking(systems: pd.DataFrame) -> pd.DataFrame:
+    """CCR ``systems`` rows (``system, n, cmos, std, ci95, p_value``) as a ranking frame:
+    ``strength`` is the CMOS (processed versus reference), the interval CMOS ± ci95, rank 1
+    the highest CMOS (ties share the best rank). A system with under two votes has no interval
+    and is preliminary."""
+    frame = systems.copy()
+    cmos = pd.to_numeric(frame["cmos"], errors="coerce")
+    ci95 = pd.to_numeric(frame["ci95"], errors="coerce")
+    n = pd.to_numeric(frame["n"], errors="coerce").fillna(0).astype(int)
+    out = pd.DataFrame({"system": frame["system"].astype(str), "strength": cmos,
+                        "ci_low": cmos - ci95, "ci_high": cmos + ci95,
+                        "rank": cmos.rank(ascending=False, method="min"),
+                        "n_comparisons": n, "preliminary": n < 2})
+    return ordered_ranking(out)
+
+
+def ordered_ranking(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The ranking frame (``RANKING_COLUMNS``), best first: by strength, highest first, and by
+    system name among equals; missing optional columns are filled in."""
+    frame = ranking.copy()
+    frame["system"] = frame["system"].astype(str)
+    frame["strength"] = pd.to_numeric(frame["strength"], errors="coerce")
+    for column in ("ci_low", "ci_high"):
+        frame[column] = pd.to_numeric(frame.get(column, frame["strength"]), errors="coerce")
+    if "rank" not in frame:
+        frame["rank"] = frame["strength"].rank(ascending=False, method="min")
+    if "n_comparisons" not in frame:
+        frame["n_comparisons"] = 0
+    frame["preliminary"] = frame.get("preliminary", False)
+    frame["preliminary"] = frame["preliminary"].fillna(False).astype(bool)
+    frame = frame.sort_values(["strength", "system"], ascending=[False, True],
+                              na_position="last", kind="mergesort")
+    return frame.reset_index(drop=True)
+
+
+def pairs_lookup(pairs: pd.DataFrame, x: str, y: str) -> dict | None:
+    """The row of the pairs table (``system_a, system_b, ...``) for systems x and y, in either
+    order, as a dict with ``share`` turned to x's share; None if the pair was not compared."""
+    if pairs is None or not len(pairs):
+        return None
+    for a, b, flip in ((x, y, False), (y, x, True)):
+        rows = pairs[(pairs["system_a"].astype(str) == a) & (pairs["system_b"].astype(str) == b)]
+        if len(rows):
+            row = rows.iloc[0].to_dict()
+            if flip and "share_a" in row and pd.notna(row["share_a"]):
+                row["share_a"] = 1.0 - float(row["share_a"])
+            return row
+    return None
+
+
+def significance_mark(p: float | None) -> str:
+    """Stars for a (Holm-corrected) p: *** < 0.001, ** < 0.01, * < 0.05, else "n.s."."""
+    if p is None or pd.isna(p):
+        return "?"
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "n.s."
+
+
+def neighbour_significance(ranking: pd.DataFrame, pairs: pd.DataFrame | None) -> pd.DataFrame:
+    """Whether each system differs from the next one down the ranking, by the Holm-corrected p
+    of their A/B pair (``p_holm`` of the pairs table; ``p_value`` where no Holm column).
+
+    Returns:
+        One row per neighbour pair, best first: ``better, worse, n, share_better, p_holm,
+        mark``; p is NaN and the mark "?" where the two were never compared directly.
+    """
+    ordered = ordered_ranking(ranking)
+    rows = []
+    for better, worse in zip(ordered["system"][:-1], ordered["system"][1:], strict=True):
+        row = pairs_lookup(pairs, better, worse) if pairs is not None else None
+        p = float("nan")
+        if row is not None:
+            p = row.get("p_holm", row.get("p_value"))
+            p = float("nan") if p is None else float(p)
+        rows.append({"better": better, "worse": worse,
+                     "n": int(row["n"]) if row is not None and "n" in row else 0,
+                     "share_better": float(row["share_a"]) if row is not None
+                     and "share_a" in row and pd.notna(row["share_a"]) else float("nan"),
+                     "p_holm": p, "mark": significance_mark(p)})
+    return pd.DataFrame(rows, columns=["better", "worse", "n", "share_better", "p_holm",
+                                       "mark"])
+
+
+def ranking_figure(ranking: pd.DataFrame, *, pairs: pd.DataFrame | None = None,
+                   value_label: str = "Bradley-Terry log-strength", title: str = ""
+                   ) -> go.Figure:
+    """Systems best first (top) with their 95% interval as error bars; preliminary systems
+    (too few comparisons) drawn hollow and grey and named so; between neighbours the mark of
+    their Holm-corrected pair test when ``pairs`` is given.
+
+    Args:
+        ranking: ``RANKING_COLUMNS`` (the server's ``ranking`` or :func:`ccr_ranking`).
+        pairs: The A/B pairs table, for the significance marks.
+        value_label: Axis title of the strength.
+        title: Figure title.
+    """
+    frame = ordered_ranking(ranking)
+    fig = go.Figure()
+    labels = [f"{s} (preliminary)" if p else s
+              for s, p in zip(frame["system"], frame["preliminary"], strict=True)]
+    for preliminary, part in frame.groupby("preliminary", sort=True):
+        names = [labels[i] for i in part.index]
+        fig.add_scatter(
+            x=part["strength"], y=names, mode="markers",
+            name="preliminary" if preliminary else "ranked",
+            marker=dict(size=12, symbol="circle-open" if preliminary else "circle",
+                        color="#8c959f" if preliminary else "#0b5cad"),
+            error_x=dict(type="data", symmetric=False, visible=True,
+                         array=(part["ci_high"] - part["strength"]).fillna(0).to_numpy(),
+                         arrayminus=(part["strength"] - part["ci_low"]).fillna(0).to_numpy()),
+            customdata=part[["rank", "ci_low", "ci_high", "n_comparisons"]].to_numpy(),
+            hovertemplate="rank %{customdata[0]}: %{y}<br>%{x:.3f} "
+                          "[%{customdata[1]:.3f}, %{customdata[2]:.3f}], "
+                          "%{customdata[3]} comparisons<extra></extra>")
+    marks = neighbour_significance(frame, pairs) if pairs is not None else None
+    if marks is not None:
+        for k, row in marks.iterrows():  # between rows k and k+1 (category positions)
+            fig.add_annotation(x=1.0, xref="paper", xanchor="left", y=k + 0.5, yref="y",
+                               text=row["mark"], showarrow=False,
+                               hovertext=f"{row['better']} vs {row['worse']}: "
+                                         f"p (Holm) = {row['p_holm']:.3g}")
+    fig.update_layout(title=dict(text=title) if title else None,
+                      height=max(260, 60 + 45 * len(frame)),
+                      margin=dict(l=160, r=60, t=40 if title else 10, b=50),
+                      xaxis=dict(title=dict(text=f"{value_label}, 95% CI"), zeroline=True),
+                      yaxis=dict(categoryorder="array", categoryarray=labels,
+                                 autorange="reversed"),
+                      showlegend=bool(frame["preliminary"].any()))
+    return fig
+
+
+def win_matrix_frame(win_matrix: dict | pd.DataFrame, systems: list[str] | None = None
+                     ) -> pd.DataFrame:
+    """The contract's ``win_matrix`` (``{winner: {loser: count}}``) as a square frame, rows
+    winners and columns losers in the order of ``systems`` (default: sorted names); absent
+    cells are 0."""
+    frame = win_matrix if isinstance(win_matrix, pd.DataFrame) else \
+        pd.DataFrame(win_matrix).T
+    names = set(map(str, frame.index)) | set(map(str, frame.columns))
+    order = [str(s) for s in systems] if systems is not None else sorted(names)
+    order += sorted(names - set(order))
+    frame.index, frame.columns = frame.index.astype(str), frame.columns.astype(str)
+    out = frame.reindex(index=order, columns=order).fillna(0.0).astype(float)
+    for s in order:
+        out.loc[s, s] = 0.0
+    out.index.name, out.columns.name = "winner", "loser"
+    return out
+
+
+def win_share(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Share of the comparisons of row versus column that row won: ``m / (m + m.T)``; NaN
+    where the two were never compared (and on the diagonal)."""
+    total = matrix + matrix.T
+    return (matrix / total.where(total > 0)).astype(float)
+
+
+def win_matrix_figure(win_matrix: dict | pd.DataFrame, systems: list[str] | None = None, *,
+                      title: str = "Who beat whom (row beat column)") -> go.Figure:
+    """Heatmap of the win matrix: colour is the share of the pair's comparisons the row
+    system won (0..1, white at 0.5), each cell says the count and the share. Pass
+    ``systems`` in ranking order to read it best first."""
+    counts = win_matrix_frame(win_matrix, systems)
+    share = win_share(counts)
+    text = [[("" if pd.isna(share.iat[i, j]) else
+              f"{counts.iat[i, j]:g} ({100 * share.iat[i, j]:.0f}%)")
+             for j in range(counts.shape[1])] for i in range(counts.shape[0])]
+    fig = go.Figure(go.Heatmap(
+        z=share.to_numpy(), x=list(counts.columns), y=list(counts.index), text=text,
+        texttemplate="%{text}", zmin=0.0, zmax=1.0, colorscale="RdBu", reversescale=False,
+        colorbar=dict(title=dict(text="share won")), customdata=counts.to_numpy(),
+        hovertemplate="%{y} beat %{x}: %{customdata:g} times (%{z:.0%})<extra></extra>"))
+    fig.update_layout(title=dict(text=title) if title else None,
+                      height=max(300, 120 + 50 * len(counts)),
+                      margin=dict(l=140, r=20, t=40 if title else 10, b=100),
+                      xaxis=dict(title=dict(text="loser"), side="bottom"),
+                      yaxis=dict(title=dict(text="winner"), autorange="reversed"))
+    return fig
+
+
+def side_by_side(ranking: pd.DataFrame, metrics: pd.DataFrame | None) -> pd.DataFrame:
+    """The human ranking beside per-system objective metrics and predicted MOS: one row per
+    ranked system, best first; ``metrics`` has a ``system`` column and one column per metric
+    (absent systems get NaN)."""
+    frame = ordered_ranking(ranking)[["rank", "system", "strength", "ci_low", "ci_high",
+                                      "n_comparisons", "preliminary"]]
+    if metrics is None or not len(metrics):
+        return frame
+    extra = metrics.copy()
+    extra["system"] = extra["system"].astype(str)
+    return frame.merge(extra, on="system", how="left")
+
+
+def rank_agreement(ranking: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """Kendall's tau (``scipy.stats.kendalltau``, tau-b) between the human ranking and each
+    metric's ranking of the same systems. A metric where lower is better (``audio.metrics``)
+    is negated first, so tau = 1 means the metric orders the systems as people did.
+
+    Returns:
+        One row per metric column: ``metric, tau, p_value, n_systems``; tau NaN where fewer
+        than two systems have the metric.
+    """
+    from scipy.stats import kendalltau
+
+    table = side_by_side(ranking, metrics)
+    rows = []
+    for metric in [c for c in metrics.columns if c != "system"]:
+        values = pd.to_numeric(table[metric], errors="coerce")
+        info = METRICS.get(metric)
+        if info is not None and not info.higher_is_better:
+            values = -values
+        keep = values.notna() & table["strength"].notna()
+        tau, p = float("nan"), float("nan")
+        if keep.sum() >= 2:
+            result = kendalltau(table.loc[keep, "strength"], values[keep])
+            tau, p = float(result.statistic), float(result.pvalue)
+        rows.append({"metric": metric, "tau": tau, "p_value": p, "n_systems": int(keep.sum())})
+    return pd.DataFrame(rows, columns=["metric", "tau", "p_value", "n_systems"])
+
+
+def rank_agreement_figure(agreement: pd.DataFrame, *,
+                          title: str = "Agreement with the human ranking (Kendall tau)"
+                          ) -> go.Figure:
+    """Bars of Kendall's tau per metric (-1..1), highest first, with the system count."""
+    frame = agreement.sort_values("tau", ascending=False, na_position="last")
+    fig = go.Figure(go.Bar(
+        x=frame["metric"], y=frame["tau"],
+        customdata=frame[["p_value", "n_systems"]].to_numpy(),
+        hovertemplate="%{x}: tau %{y:.2f}, p %{customdata[0]:.3g}, "
+                      "%{customdata[1]} systems<extra></extra>"))
+    fig.update_layout(title=dict(text=title) if title else None, height=300,
+                      margin=dict(l=60, r=20, t=40 if title else 10, b=80),
+                      yaxis=dict(title=dict(text="Kendall tau"), range=[-1.05, 1.05]))
     return fig

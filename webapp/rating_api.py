@@ -65,9 +65,10 @@ def build_rating_router(context: AppContext) -> APIRouter:
             return get_session(db, token)
 
     @router.get("/sessions/{token}/items/{item}/audio")
-    def audio(token: str, item: str) -> FileResponse:
+    def audio(token: str, item: str,
+              side: Annotated[str | None, Query()] = None) -> FileResponse:
         with refusals(), context.write() as db:
-            path = item_audio(db, context.store, token, item)
+            path = item_audio(db, context.store, token, item, side=side)
         return FileResponse(path, media_type="audio/flac",
                             headers={"Cache-Control": "private, max-age=3600"})
 
@@ -102,9 +103,12 @@ def build_rating_router(context: AppContext) -> APIRouter:
         payload = _object(body)
         with refusals(), context.write() as db:
             created = cast_vote(db, token, item, score=payload.get("score"),
+                                choice=payload.get("choice"),
                                 played_to_end=payload.get("played_to_end"),
                                 elapsed_ms=payload.get("elapsed_ms"))
-        return JSONResponse({"item": item, "score": payload.get("score"), "stored": True},
+        answer = {"choice": payload["choice"]} if payload.get("choice") is not None \
+            else {"score": payload.get("score")}
+        return JSONResponse({"item": item, **answer, "stored": True},
                             status_code=201 if created else 200)
 
     @router.post("/sessions/{token}/finish")

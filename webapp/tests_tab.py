@@ -11,12 +11,19 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
-from listening_tests.design import close_test, create_test, list_tests, open_test
+from listening_tests.design import close_test, create_test, get_test, list_tests, open_test
 from listening_tests.downloads import EXPORTS, export_file
 from listening_tests.errors import RatingError
-from listening_tests.results import list_sessions, statistics_frame, test_overview, votes_frame
+from listening_tests.results import (
+    list_sessions,
+    statistics_frame,
+    test_overview,
+    test_results,
+    votes_frame,
+)
 from listening_tests.review import override_decision
 from webapp.charts import bars_with_ci
+from webapp.comparison_view import build_comparison_view, comparison_outputs
 from webapp.context import AppContext
 
 EXAMPLE_SPEC = """\
@@ -128,7 +135,50 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
             raise gr.Error(exc.message) from exc
         return tests_table()
 
+    def rater_link(info: dict, request: gr.Request | None) -> str:
+        base = str(request.base_url).rstrip("/") if request else ""
+        id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
+            else "participant=<rater id>"
+        return f"{base}/rate/{info['id']}?{id_param}"
+
     def dashboard(test_id: float | None, request: gr.Request):
+        """The ACR dashboard, or for CCR / A/B / ranking the comparison view."""
+        method = "acr"
+        if test_id:
+            try:
+                with context.sessions() as session:
+                    method = get_test(session, int(test_id)).method
+            except RatingError as exc:
+                raise gr.Error(exc.message) from exc
+        if method == "acr":
+            return (*acr_dashboard(test_id, request), gr.Column(visible=True),
+                    *comparison_outputs(context, int(test_id or 0), "acr"))
+        return (*comparison_dashboard(int(test_id), request), gr.Column(visible=False),
+                *comparison_outputs(context, int(test_id), method))
+
+    def comparison_dashboard(test_id: int, request: gr.Request):
+        """What the ACR dashboard shows that a comparison test has too: the summary and the
+        sessions; its MOS figures stay empty (the comparison view replaces them)."""
+        try:
+            with context.sessions() as session:
+                info = get_test(session, test_id).to_dict()
+                counts = test_results(session, test_id)["sessions"]
+                sessions = list_sessions(session, test_id)
+        except RatingError as exc:
+            raise gr.Error(exc.message) from exc
+        text = (f"### {info['name']} ({info['status']}, {info['method'].upper()})\n"
+                f"Rater link: `{rater_link(info, request)}`  \n"
+                f"Completion code: `{info['completion_code']}`  \n"
+                f"{info['rating_clips']} pairs x {info['votes_per_clip']} votes, "
+                f"{info['clips_per_session']} pairs a session; gold {info['gold_clips']}, "
+                f"training {info['training_clips']}.  \n"
+                "Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
+        session_rows = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])}
+                                     for s in sessions])
+        return (text, None, None, None, None, None, None,
+                session_rows if len(session_rows) else None)
+
+    def acr_dashboard(test_id: float | None, request: gr.Request):
         if not test_id:
             return ("Select a test in the table.", None, None, None, None, None, None, None)
         try:
@@ -203,15 +253,17 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         close_button = gr.Button("Close", elem_id="test-close")
         refresh = gr.Button("Refresh")
     summary = gr.Markdown(elem_id="test-summary")
-    with gr.Row():
-        votes_plot = gr.Plot(elem_id="test-votes-plot")
-        mos_plot = gr.Plot(elem_id="test-mos-plot")
-    with gr.Row():
-        histogram = gr.Plot()
-        raters_plot = gr.Plot()
-        reasons_plot = gr.Plot()
-    systems_table = gr.Dataframe(label="Systems: MOS beside objective metrics",
-                                 interactive=False, elem_id="test-systems")
+    with gr.Column(elem_id="acr-view") as acr_view:  # hidden for comparison tests
+        with gr.Row():
+            votes_plot = gr.Plot(elem_id="test-votes-plot")
+            mos_plot = gr.Plot(elem_id="test-mos-plot")
+        with gr.Row():
+            histogram = gr.Plot()
+            raters_plot = gr.Plot()
+            reasons_plot = gr.Plot()
+        systems_table = gr.Dataframe(label="Systems: MOS beside objective metrics",
+                                     interactive=False, elem_id="test-systems")
+    comparison = build_comparison_view(context, test_id)
     sessions_table = gr.Dataframe(label="Sessions and quality-control decisions",
                                   interactive=False, max_height=300)
     with gr.Accordion("Override a decision (logged)", open=False):
@@ -231,7 +283,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
     timer = gr.Timer(15)
 
     outputs = [summary, votes_plot, mos_plot, histogram, raters_plot, reasons_plot,
-               systems_table, sessions_table]
+               systems_table, sessions_table, acr_view, *comparison.outputs]
     create_button.click(create, spec, [tests, test_id])
     tests.select(_selected_id, None, test_id)
     test_id.change(dashboard, test_id, outputs)

@@ -1,5 +1,5 @@
-// Rater page of an ACR listening test (ITU-T P.808), a client of the rating API in
-// docs/rating-api.md. All progress lives on the server, so a reload, or another browser
+// Rater page of a listening test (ITU-T P.808: ACR, and the comparison methods CCR, A/B and
+// ranking), a client of the rating API in docs/rating-api.md. All progress lives on the server, so a reload, or another browser
 // opened with the same link, resumes at the first unanswered step.
 'use strict';
 (() => {
@@ -70,7 +70,7 @@
     keyHandler = null;
     const step = $('step');
     step.querySelectorAll('audio').forEach((audio) => audio.pause());
-    step.replaceChildren(...nodes.flat());
+    step.replaceChildren(...nodes.flat().filter((node) => node != null));  // no stray "null" text
     showError('');
     const target = step.querySelector('[data-focus]') || step.querySelector('h1');
     if (target) target.focus();
@@ -155,7 +155,7 @@
     const step = nextStep();
     const views = { done: () => showDone(false), ended, consent: showConsent, finish,
       qualification: showQualification, volume: showVolume, stereo: showStereo,
-      environment: showEnvironment, item: () => showItem(step.item) };
+      environment: showEnvironment, item: () => (isPair(step.item) ? showPair(step.item) : showItem(step.item)) };
     if (!views[step.kind]) return stop(`This page does not know the check "${step.kind}". Please contact the researcher.`);
     return step.check ? views[step.kind](step.check) : views[step.kind]();
   }
@@ -292,6 +292,95 @@
       const button = buttons.find((b) => b.dataset.score === key && !b.disabled);
       if (button && !busy) button.click();
       return Boolean(button);
+    };
+  }
+
+  // A pair item (CCR, A/B, ranking) carries two sides instead of one clip: the body tells.
+  const isPair = (item) => Boolean(item.audio_url_a);
+
+  // The answers of a pair item: CCR rates B against A on the seven-point comparison scale
+  // (test.scale, -3..3), A/B and ranking choose a side (test.choices). The method name only
+  // breaks the tie where a server sends both lists.
+  function pairAnswers() {
+    const test = state.test;
+    const choices = Array.isArray(test.choices) ? test.choices : [];
+    if (choices.length && test.method !== 'ccr') {
+      const keys = { a: 'A', b: 'B', none: 'N' };
+      return { field: 'choice', options: choices.map((c) => ({ value: String(c.value), label: c.label || String(c.value),
+        key: keys[String(c.value).toLowerCase()] || '' })) };
+    }
+    // Keys 1..7 from the worst answer up, shown best first as P.808's CCR page does.
+    const scale = [...(test.scale || [])].sort((x, y) => x.value - y.value)
+      .map((s, k) => ({ value: s.value, label: s.label, key: String(k + 1) }));
+    return { field: 'score', options: scale.reverse() };
+  }
+
+  function showPair(item) {
+    const shownAt = performance.now();
+    const group = state.items.filter((i) => i.phase === item.phase);
+    const training = item.phase === 'training';
+    const answers = pairAnswers();
+    const ccr = answers.field === 'score';
+    const keyNames = answers.options.map((o) => o.key).filter(Boolean);
+    const keysText = ccr ? `keys ${keyNames[keyNames.length - 1]}–${keyNames[0]} or the arrow keys`
+      : `keys ${keyNames.join(', ')} or the arrow keys`;
+    const hint = el('p', { class: 'hint', id: 'vote-hint', 'aria-live': 'polite' },
+      'Listen to every sample to its end; the answer buttons unlock when you have.');
+    const buttons = answers.options.map((o) => el('button', { type: 'button', disabled: true,
+      'data-value': String(o.value), 'aria-keyshortcuts': o.key || false, 'aria-describedby': 'vote-hint' },
+    o.key ? el('span', { class: 'key', 'aria-hidden': 'true' }, o.key) : null, o.label));
+    const answer = (option) => {
+      const value = answers.field === 'score' ? Number(option.value) : option.value;
+      return send(`${sessionUrl()}/votes/${encodeURIComponent(item.item)}`,
+        { [answers.field]: value, played_to_end: true, elapsed_ms: Math.round(performance.now() - shownAt) },
+        buttons, () => {
+          Object.assign(item, { answered: true, [answers.field]: value });
+          status(`Saved your answer: “${option.label}”.`);  // says what was chosen
+        });
+    };
+    buttons.forEach((button, k) => button.addEventListener('click', () => answer(answers.options[k])));
+    // Every side must have played to its end on this page load before the buttons unlock.
+    const sides = [['a', 'A', item.audio_url_a], ['b', 'B', item.audio_url_b]];
+    if (item.original_url) sides.unshift(['original', 'original', item.original_url]);
+    const heard = new Set();
+    const unlocked = () => heard.size === sides.length;
+    const players = sides.map(([side, label, url]) => player(url, `Play ${label}`, () => {
+      heard.add(side);
+      if (!unlocked()) {
+        const left = sides.filter(([s]) => !heard.has(s)).map(([, l]) => l);
+        hint.textContent = `Now play ${left.join(' and ')} to the end.`;
+        return;
+      }
+      if (!busy) buttons.forEach((button) => { button.disabled = false; });
+      hint.textContent = `Choose your answer (${keysText} work too). You may listen again.`;
+    }));
+    players.forEach((p, k) => p.node.setAttribute('data-side', sides[k][0]));
+    players[0].button.setAttribute('data-focus', '');
+    const what = ccr ? 'Compare the second sample (B) with the first (A).' : 'Which of the two samples sounds better?';
+    show(heading(`${training ? 'Training pair' : 'Pair'} ${group.indexOf(item) + 1} of ${group.length}`),
+      training ? el('p', {}, el('span', { class: 'training' }, 'Training'),
+        ' These first pairs show you the range of differences in this test. Answer them as you would any other.') : null,
+      el('p', {}, what, ' Only one sample plays at a time.'),
+      el('div', { class: 'players' }, players.map((p) => p.node)),
+      el('fieldset', {}, el('legend', {}, state.test.question || (ccr ? 'Compared with A, the quality of B is:' : 'Which sample sounds better?')),
+        el('div', { class: ccr ? 'scale ccr' : 'choices pair-choices' }, buttons)),
+      hint);
+    // Arrow keys move between the unlocked answers (focus says which); Enter or Space answers.
+    const move = (step) => {
+      const current = buttons.indexOf(document.activeElement);
+      const start = current < 0 ? (step > 0 ? -1 : buttons.length) : current;
+      const index = Math.min(buttons.length - 1, Math.max(0, start + step));
+      buttons[index].focus();
+      hint.textContent = `Selected “${answers.options[index].label}”; press Enter to answer.`;
+    };
+    keyHandler = (key) => {
+      if (!unlocked() || busy) return false;
+      const arrows = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };
+      if (arrows[key]) { move(arrows[key]); return true; }
+      const k = answers.options.findIndex((o) => o.key && o.key.toLowerCase() === key.toLowerCase());
+      if (k < 0 || buttons[k].disabled) return false;
+      buttons[k].click();
+      return true;
     };
   }
 

@@ -1,0 +1,114 @@
+"""Quality control of comparison sessions (CCR, A/B, ranking) through the same P.808 rules
+and :class:`QcSettings` as ACR, with what differs for pairs:
+
+- Played to the end: A and B are played one after the other, so a vote's ``elapsed_ms``
+  must cover ``min_listening_fraction`` of the two clips' durations *summed*.
+- CCR: the variance rule applies to the raw answers (the buttons the rater pressed: a rater
+  who always presses "much better" has zero variance, although the sign correction would
+  spread those answers over -3 and +3). A gold pair (degraded versus clean) is expected -3
+  after sign correction and may be off by ``gold_tolerance`` (default 1: -2 or -3).
+- A/B and ranking: the variance rule does not apply (a choice has no scale); a gold pair
+  must be answered with the clean side ("none" is wrong too).
+- Trapping questions are not offered in comparison tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.models import (
+    CheckAnswer,
+    Clip,
+    ItemRole,
+    ListeningTestItem,
+    RatingSession,
+    SessionItem,
+    SessionState,
+    Vote,
+)
+from listening_tests import checks
+from listening_tests.comparison_stats import sign_corrected
+from listening_tests.quality_control import (
+    Answer,
+    QcDecision,
+    QcSettings,
+    SessionRecord,
+    evaluate_session,
+)
+from listening_tests.spec import ListeningTestSpec
+
+
+def pair_played_to_end(vote: Vote, si: SessionItem, seconds: float,
+                       spec: ListeningTestSpec) -> bool:
+    """Whether both sides count as played to their end (see the module docstring)."""
+    qc = spec.quality_control
+    if not vote.played_to_end:
+        return False
+    if qc.min_listening_fraction is None:
+        return True
+    needed = qc.min_listening_fraction * seconds
+    if vote.elapsed_ms / 1000 < needed:
+        return False
+    first = min((t for t in (si.audio_fetched_at, si.audio_b_fetched_at) if t), default=None)
+    if qc.server_clock_check and first is not None:
+        return (vote.created_at - first).total_seconds() >= needed
+    return True
+
+
+def clean_side(si: SessionItem) -> str:
+    """Which side played the clean clip of a gold pair (stored as the pair clip)."""
+    return "A" if si.swapped else "B"
+
+
+def decide_comparison(db: Session, rs: RatingSession, spec: ListeningTestSpec,
+                      settings: QcSettings) -> QcDecision:
+    """The P.808 decision on a comparison session (qualification is added by the caller)."""
+    rows = db.execute(
+        select(Vote, SessionItem, ListeningTestItem)
+        .join(SessionItem, Vote.session_item_id == SessionItem.id)
+        .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
+        .where(Vote.session_id == rs.id, ListeningTestItem.role != ItemRole.TRAINING.value)
+        .order_by(SessionItem.position)).all()
+    durations = dict(db.execute(select(Clip.id, Clip.duration_seconds).where(Clip.id.in_(
+        {c for _, _, item in rows for c in (item.clip_id, item.pair_clip_id)}))).all())
+    answers: list[Answer] = []
+    extra: list[str] = []
+    for vote, si, item in rows:
+        seconds = durations[item.clip_id] + durations[item.pair_clip_id]
+        played = pair_played_to_end(vote, si, seconds, spec)
+        name = f"pair {item.sample_id} ({item.condition} vs {item.pair_condition})"
+        gold = item.role == ItemRole.GOLD.value
+        if spec.method == "ccr":
+            # processed (the item's clip) played first unless swapped
+            corrected = sign_corrected(int(vote.score), processed_first=not si.swapped)
+            answers.append(Answer(clip=name, score=float(corrected if gold else vote.score),
+                                  played_to_end=played, is_gold=gold,
+                                  expected=float(item.expected_score) if gold else None))
+        else:
+            answers.append(Answer(clip=name, score=0.0, played_to_end=played))
+            if gold and vote.choice != clean_side(si):
+                extra.append(f"gold {name} answered {vote.choice}, the clean side was "
+                             f"{clean_side(si)}")
+    if spec.method != "ccr":
+        settings = dataclasses.replace(settings, min_rating_variance=0.0)
+    graded = dict(db.execute(select(CheckAnswer.check_id, CheckAnswer.correct).where(
+        CheckAnswer.session_id == rs.id)).all())
+    environment = [c for c in rs.setup["checks"] if checks.check_kind(c) == "environment"]
+    earlier = db.scalar(select(func.count(RatingSession.id)).where(
+        RatingSession.rater_id == rs.rater_id, RatingSession.id != rs.id,
+        RatingSession.state == SessionState.SUBMITTED.value)) or 0
+    record = SessionRecord(
+        answers=tuple(answers),
+        stereo_check_passed=graded.get("stereo", "stereo" not in rs.setup["checks"]),
+        environment_pairs_right=sum(bool(graded.get(c)) for c in environment),
+        environment_pairs_total=len(environment), rater_sessions=earlier + 1)
+    if record.environment_pairs_total == 0:
+        settings = dataclasses.replace(settings, min_environment_pairs_right=0)
+    decision = evaluate_session(record, settings)
+    if not extra:
+        return decision
+    status = "rejected" if decision.status == "rejected" else "not_used"
+    return QcDecision(status=status, reasons=(*decision.reasons, *extra))
