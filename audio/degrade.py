@@ -14,24 +14,22 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
 from scipy import signal
 
+from audio.degrade_config import (
+    BANDWIDTH_METHODS,
+    CODECS,
+    DISTORTIONS,
+    EXTRA_DISTORTIONS,
+    DegradationConfig,
+)
 from audio.io import OPUS_SAMPLE_RATES, encode_audio
 from audio.noise import generate_noise
 from audio.resample import URGENT_SAMPLE_RATES, resample
 
-#: Distortions drawn 0..3 at a time after reverb and noise.
-EXTRA_DISTORTIONS = ("bandwidth", "clipping", "codec", "packet_loss")
-#: Every distortion name :func:`simulate` knows, in the order it applies them.
-DISTORTIONS = ("reverb", "noise", *EXTRA_DISTORTIONS)
-#: Resamplers for :func:`bandwidth_limit`; their different transition bands and stop-band
-#: depths stand for the varied anti-aliasing filters of real recording chains.
-BANDWIDTH_METHODS = ("soxr_vhq", "soxr_hq", "soxr_mq", "soxr_lq", "polyphase", "fft")
-CODECS = ("mp3", "vorbis", "opus")
 _CODEC_SUFFIX = {"mp3": ".mp3", "vorbis": ".ogg", "opus": ".opus"}
 #: Part of the RIR after the direct path that the URGENT clean target keeps.
 EARLY_REFLECTION_SECONDS = 0.05
@@ -240,34 +238,8 @@ def peak_normalise(x: np.ndarray, peak: float = 0.9) -> np.ndarray:
     return x.copy() if top == 0.0 else (x * (peak / top)).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class DegradationConfig:
-    """Ranges (inclusive ``(low, high)``) and probabilities of :func:`simulate`.
-
-    Defaults are the URGENT 2026 Track 1 settings; the room (RT60, DRR) and noise-kind
-    choices are ours, as the challenge uses recorded RIRs and noise.
-    """
-
-    highpass_hz: float | None = 70.0
-    snr_db: tuple[float, float] = (-5.0, 20.0)
-    noise_kinds: tuple[str, ...] = ("white", "pink", "brown", "babble", "hum")
-    wind_probability: float = 0.05
-    wind_snr_db: tuple[float, float] = (-10.0, 15.0)
-    reverb_probability: float = 0.5
-    rt60_seconds: tuple[float, float] = (0.2, 1.0)
-    drr_db: tuple[float, float] = (-3.0, 10.0)
-    extra_count_probabilities: tuple[float, ...] = (0.25, 0.40, 0.20, 0.15)
-    extra_distortions: tuple[str, ...] = EXTRA_DISTORTIONS
-    bandwidth_methods: tuple[str, ...] = BANDWIDTH_METHODS
-    clip_low_quantile: tuple[float, float] = (0.0, 0.1)
-    clip_high_quantile: tuple[float, float] = (0.9, 1.0)
-    codecs: tuple[str, ...] = CODECS
-    mp3_quality: tuple[int, int] = (1, 9)
-    ogg_quality: tuple[int, int] = (-1, 9)
-    packet_loss_rate: tuple[float, float] = (0.05, 0.25)
-    max_burst: int = 9
-    packet_seconds: float = 0.02
-    peak: float = 0.9
+#: URGENT 2026 Track 1 settings, the default of :func:`simulate`.
+DEFAULT_CONFIG = DegradationConfig()
 
 
 def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
@@ -313,7 +285,7 @@ def _extra(name: str, x: np.ndarray, sample_rate: int, rng: np.random.Generator,
 
 
 def simulate(clean: np.ndarray, sample_rate: int, rng: np.random.Generator,
-             config: DegradationConfig = DegradationConfig(), noise: np.ndarray | None = None,
+             config: DegradationConfig = DEFAULT_CONFIG, noise: np.ndarray | None = None,
              rir: np.ndarray | None = None, *, distortions: Sequence[str] | None = None
              ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Make one URGENT-style training pair from clean speech.

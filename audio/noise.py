@@ -11,8 +11,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-#: Noise kinds :func:`generate_noise` makes.
+#: Noise kinds :func:`generate_noise` makes (the demo data set cycles through all of them).
 NOISE_KINDS = ("white", "pink", "brown", "babble", "hum", "wind")
+#: Kinds added later, kept out of :data:`NOISE_KINDS` so the demo set stays as it is.
+EXTRA_NOISE_KINDS = ("transients",)
+#: Every kind :func:`generate_noise` accepts.
+ALL_NOISE_KINDS = (*NOISE_KINDS, *EXTRA_NOISE_KINDS)
 
 #: RMS of every generated noise (about -20 dBFS), leaving headroom before mixing.
 NOISE_RMS = 0.1
@@ -83,13 +87,38 @@ def _wind(num_frames: int, sample_rate: int, rng: np.random.Generator
     return rumble * gusts, {"cutoff_hz": cutoff_hz, "gust_hz": gust_hz}
 
 
+def _transients(num_frames: int, sample_rate: int, rng: np.random.Generator
+                ) -> tuple[np.ndarray, dict]:
+    """Impulsive events (knocks, clicks, clatter): exponentially decaying band-passed noise
+    bursts at random times over a faint pink floor, at 0.5..4 events per second (at least one).
+    """
+    rate_hz = float(rng.uniform(0.5, 4.0))
+    events = max(1, int(rng.poisson(rate_hz * num_frames / sample_rate)))
+    floor = _coloured(num_frames, 1.0, rng)
+    out = 0.01 * floor / (np.std(floor) + 1e-12)
+    nyquist = sample_rate / 2
+    for _ in range(events):
+        start = int(rng.integers(0, num_frames))
+        decay_seconds = float(rng.uniform(0.005, 0.1))
+        length = min(num_frames - start, max(1, round(5 * decay_seconds * sample_rate)))
+        low = float(rng.uniform(100.0, 0.3 * nyquist))
+        band = signal.butter(2, [low, min(low * 8, 0.95 * nyquist)], btype="bandpass",
+                             fs=sample_rate, output="sos")
+        burst = signal.sosfilt(band, rng.standard_normal(length))
+        burst *= np.exp(-np.arange(length) / (decay_seconds * sample_rate))
+        out[start: start + length] += burst / (np.max(np.abs(burst)) + 1e-12) * rng.uniform(
+            0.3, 1.0)
+    return out, {"events": events, "rate_hz": rate_hz}
+
+
 def generate_noise(kind: str, num_frames: int, sample_rate: int, rng: np.random.Generator
                    ) -> tuple[np.ndarray, dict]:
-    """Make ``num_frames`` of noise of one of :data:`NOISE_KINDS`, at RMS :data:`NOISE_RMS`.
+    """Make ``num_frames`` of noise of one of :data:`ALL_NOISE_KINDS`, at RMS :data:`NOISE_RMS`.
 
     Args:
         kind: ``white``, ``pink``, ``brown``, ``babble`` (modulated band-limited noise, a
-            stand-in until overlapped synthetic speech is used), ``hum`` or ``wind``.
+            stand-in until overlapped synthetic speech is used), ``hum``, ``wind`` or
+            ``transients`` (knocks and clicks).
         num_frames: length in samples.
         sample_rate: in Hz; the spectral shapes are defined in Hz, so every rate gets the
             same sound.
@@ -99,8 +128,8 @@ def generate_noise(kind: str, num_frames: int, sample_rate: int, rng: np.random.
         (noise, params): float32 array of shape (num_frames,), and the kind plus every value
         drawn, as plain JSON types.
     """
-    if kind not in NOISE_KINDS:
-        raise ValueError(f"unknown noise kind {kind!r}; use one of {NOISE_KINDS}")
+    if kind not in ALL_NOISE_KINDS:
+        raise ValueError(f"unknown noise kind {kind!r}; use one of {ALL_NOISE_KINDS}")
     if num_frames <= 0:
         raise ValueError(f"num_frames must be positive, got {num_frames}")
     params: dict = {}
@@ -114,6 +143,8 @@ def generate_noise(kind: str, num_frames: int, sample_rate: int, rng: np.random.
         out, params = _babble(num_frames, sample_rate, rng)
     elif kind == "hum":
         out, params = _hum(num_frames, sample_rate, rng)
+    elif kind == "transients":
+        out, params = _transients(num_frames, sample_rate, rng)
     else:
         out, params = _wind(num_frames, sample_rate, rng)
     out = out * (NOISE_RMS / (np.sqrt(np.mean(out**2)) + 1e-12))
