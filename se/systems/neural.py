@@ -24,8 +24,16 @@ if TYPE_CHECKING:
 
 #: Model name (as stored in a checkpoint's ``model_name``) -> nn.Module class. The class
 #: is built as ``cls(**model_args)``; its forward maps (batch, frames) to (batch, frames)
-#: at ``model_args["sample_rate"]``.
+#: at ``model_args["sample_rate"]``. A model whose ``model_args`` also list
+#: ``sample_rates`` serves each of them and is called as ``forward(x, sample_rate=rate)``.
 MODEL_CLASSES: dict[str, Callable[..., torch.nn.Module]] = {}
+
+
+def _register_builtin_models() -> None:
+    """Our own SE models (imported lazily: torch loads only when a checkpoint is used)."""
+    from se.models import MODELS
+
+    MODEL_CLASSES.update(MODELS)
 
 CHECKPOINT_SUFFIX = ".pt"
 REQUIRED_KEYS = ("model_name", "model_args", "state_dict")
@@ -83,6 +91,7 @@ def _load_model(path: Path, modified_ns: int) -> torch.nn.Module:
     del modified_ns
     data = _read_checkpoint(path)
     name = str(data["model_name"])
+    _register_builtin_models()
     if name not in MODEL_CLASSES:
         known = ", ".join(sorted(MODEL_CLASSES)) or "none yet"
         raise CheckpointError(f"{path.name}: unknown model '{name}' (known models: {known})")
@@ -97,12 +106,15 @@ def load_model(path: Path) -> torch.nn.Module:
     return _load_model(path, path.stat().st_mtime_ns)
 
 
-def enhance_with_model(model: torch.nn.Module, waveform: np.ndarray) -> np.ndarray:
-    """Run a model on one mono waveform (frames,) at its own rate, without gradients."""
+def enhance_with_model(model: torch.nn.Module, waveform: np.ndarray,
+                       sample_rate: int | None = None) -> np.ndarray:
+    """Run a model on one mono waveform (frames,) without gradients: at its own rate, or
+    at ``sample_rate`` (passed on to a multi-rate model's forward) when given."""
     import torch
 
+    x = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))[None]
     with torch.inference_mode():
-        out = model(torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))[None])
+        out = model(x) if sample_rate is None else model(x, sample_rate=sample_rate)
     return out[0].detach().cpu().numpy().astype(np.float32)
 
 
@@ -124,15 +136,20 @@ class NeuralSystem(System):
             self.description = f"unusable checkpoint: {exc}"
             return
         self.problem = None
-        self.sample_rates = (int(info.model_args["sample_rate"]),)
+        rates = info.model_args.get("sample_rates")
+        self.multi_rate = bool(rates)
+        self.sample_rates = (tuple(sorted(int(r) for r in rates)) if rates
+                             else (int(info.model_args["sample_rate"]),))
         step = f", step {info.step}" if info.step is not None else ""
+        _register_builtin_models()
         known = "" if info.model_name in MODEL_CLASSES else " (model class not registered)"
         self.description = f"{info.model_name} checkpoint {self.path.name}{step}{known}"
 
     def _process(self, waveform: np.ndarray, sample_rate: int) -> np.ndarray:
         if self.problem is not None:
             raise CheckpointError(self.problem)
-        return enhance_with_model(load_model(self.path), waveform)
+        return enhance_with_model(load_model(self.path), waveform,
+                                  sample_rate if self.multi_rate else None)
 
 
 def discover_checkpoints(folder: Path) -> list[NeuralSystem]:

@@ -1,0 +1,125 @@
+"""se.train: overfits a tiny batch, resumes exactly, refuses bad configs in one line, and
+runs under torchrun with two gloo processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from se.systems import NeuralSystem
+from se.train import (
+    LAST_FILE,
+    MODEL_FILE,
+    DataConfig,
+    SyntheticPairs,
+    TrainConfig,
+    rate_batches,
+    train,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_MODEL = {"feature_dim": 16, "n_layers": 1, "decoder_hidden": 16}
+
+
+def _tiny(**changes: object) -> TrainConfig:
+    data = DataConfig(train_items=4, val_items=0, seconds=0.5, sample_rates=[8000, 16000],
+                      extra_distortions=False, snr_db=[0.0, 10.0])
+    values = {"max_steps": 4, "batch_size": 2, "validate_every": 2, "data": data,
+              "model": dict(TINY_MODEL), **changes}
+    return TrainConfig(**values)
+
+
+def test_overfits_a_tiny_batch(tmp_path: Path) -> None:
+    cfg = _tiny(max_steps=80, batch_size=2, lr=0.005, validate_every=80,
+                model={"feature_dim": 32, "n_layers": 1, "decoder_hidden": 64},
+                data=DataConfig(train_items=2, val_items=1, seconds=0.5, val_seconds=1.0,
+                                sample_rates=[16000], extra_distortions=False,
+                                snr_db=[0.0, 0.0]))
+    fixed = SyntheticPairs(2, 0.5, [16000], seed=0, snr_db=(0.0, 0.0),
+                           extra_distortions=False, dynamic=False)
+    result = train(cfg, tmp_path / "run", progress=False, dataset=fixed, val_dataset=fixed)
+    losses = [row["loss"] for row in result["history"]]
+    assert min(losses[-5:]) < 0.5 * losses[0]
+    assert result["history"][-1]["si_sdr"] > result["history"][0]["si_sdr"]
+    log = (tmp_path / "run" / "train_log.csv").read_text().splitlines()
+    assert log[0].startswith("step,epoch,loss") and "val_pesq" in log[0] and len(log) == 2
+
+
+def test_resume_continues_at_the_same_step_with_the_same_weights(tmp_path: Path) -> None:
+    straight = train(_tiny(), tmp_path / "a", progress=False)
+    assert straight["step"] == 4
+    first = train(_tiny(max_steps=2), tmp_path / "b", progress=False)
+    ckpt = torch.load(tmp_path / "b" / LAST_FILE, weights_only=True)
+    assert first["step"] == ckpt["step"] == 2 and ckpt["train_config"]["max_steps"] == 2
+    resumed = train(_tiny(), tmp_path / "b", progress=False)
+    assert resumed["step"] == 4 and [r["step"] for r in resumed["history"]] == [3, 4]
+    a = torch.load(tmp_path / "a" / LAST_FILE, weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b" / LAST_FILE, weights_only=True)["state_dict"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
+    system = NeuralSystem(tmp_path / "b" / MODEL_FILE)
+    assert system.problem is None
+    x = SyntheticPairs(1, 0.5, [16000], seed=1)[0][0].numpy()
+    assert system.enhance(x, 16_000).shape == x.shape
+
+
+def test_batches_hold_one_rate_and_ranks_share_evenly() -> None:
+    rates = [8000, 16000, 48000] * 7
+    for rank in (0, 1):
+        batches = rate_batches(rates, 4, seed=0, epoch=0, rank=rank, world=2)
+        assert all(len({rates[i] for i in b}) == 1 for b in batches)
+    assert len(rate_batches(rates, 4, seed=0, epoch=0, rank=0, world=2)) == len(
+        rate_batches(rates, 4, seed=0, epoch=0, rank=1, world=2))
+
+
+def _run(*args: str, env: dict | None = None, timeout: float = 120
+         ) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"batch_sise": 4}, "unknown key 'batch_sise'"),
+    ({"model": {"layers": 2}}, "unknown key 'model.layers'"),
+    ({"lr": -1.0}, "lr must be"),
+    ({"data": {"sample_rates": [11025]}}, "data.sample_rates must be"),
+])
+def test_bad_config_is_one_line_and_nonzero(tmp_path: Path, change: dict, words: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(change))
+    proc = _run("-m", "se.train", "--config", str(path), "--out", str(tmp_path / "out"))
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_checkpoint_of_another_version_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    torch.save({"format_version": 99, "model_name": "bandsplit", "model_args": {},
+                "state_dict": {}}, out / LAST_FILE)
+    cfg = tmp_path / "ok.yaml"
+    cfg.write_text(yaml.safe_dump({"max_steps": 1}))
+    proc = _run("-m", "se.train", "--config", str(cfg), "--out", str(out))
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and len(lines) == 1 and "format version 99" in lines[0]
+    assert sorted(p.name for p in out.iterdir()) == [LAST_FILE]
+
+
+def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
+    cfg = _tiny(max_steps=2, batch_size=1).to_dict()
+    path = tmp_path / "ddp.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = _run("-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                "-m", "se.train", "--config", str(path), "--out", str(tmp_path / "out"),
+                "--no-progress", env={"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"},
+                timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert torch.load(tmp_path / "out" / LAST_FILE, weights_only=True)["step"] == 2
