@@ -16,28 +16,25 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import (
-    CheckAnswer,
     Clip,
     ItemRole,
     ListeningTestItem,
     RatingSession,
     SessionItem,
-    SessionState,
     Vote,
 )
-from listening_tests import checks
 from listening_tests.comparison_stats import sign_corrected
 from listening_tests.quality_control import (
     Answer,
     QcDecision,
     QcSettings,
-    SessionRecord,
     evaluate_session,
 )
+from listening_tests.session_state import qc_record
 from listening_tests.spec import ListeningTestSpec
 
 
@@ -94,17 +91,7 @@ def decide_comparison(db: Session, rs: RatingSession, spec: ListeningTestSpec,
                              f"{clean_side(si)}")
     if spec.method != "ccr":
         settings = dataclasses.replace(settings, min_rating_variance=0.0)
-    graded = dict(db.execute(select(CheckAnswer.check_id, CheckAnswer.correct).where(
-        CheckAnswer.session_id == rs.id)).all())
-    environment = [c for c in rs.setup["checks"] if checks.check_kind(c) == "environment"]
-    earlier = db.scalar(select(func.count(RatingSession.id)).where(
-        RatingSession.rater_id == rs.rater_id, RatingSession.id != rs.id,
-        RatingSession.state == SessionState.SUBMITTED.value)) or 0
-    record = SessionRecord(
-        answers=tuple(answers),
-        stereo_check_passed=graded.get("stereo", "stereo" not in rs.setup["checks"]),
-        environment_pairs_right=sum(bool(graded.get(c)) for c in environment),
-        environment_pairs_total=len(environment), rater_sessions=earlier + 1)
+    record = qc_record(db, rs, answers)
     if record.environment_pairs_total == 0:
         settings = dataclasses.replace(settings, min_environment_pairs_right=0)
     decision = evaluate_session(record, settings)

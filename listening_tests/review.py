@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import (
-    CheckAnswer,
     Clip,
     ItemRole,
     ListeningTest,
@@ -38,7 +37,7 @@ from listening_tests.comparison_review import decide_comparison
 from listening_tests.design import spec_of
 from listening_tests.errors import Conflict, Invalid, NotFound
 from listening_tests.quality_control import Answer, QcDecision, SessionRecord, evaluate_session
-from listening_tests.session_state import is_stale, lock_session
+from listening_tests.session_state import is_stale, lock_session, qc_record
 from listening_tests.spec import ListeningTestSpec
 
 
@@ -111,17 +110,7 @@ def session_record(db: Session, rs: RatingSession, spec: ListeningTestSpec) -> S
             played_to_end=played_to_end(vote, si, clip, spec),
             is_gold=item.role == ItemRole.GOLD.value, is_trap=item.role == ItemRole.TRAP.value,
             expected=None if item.expected_score is None else float(item.expected_score)))
-    graded = dict(db.execute(select(CheckAnswer.check_id, CheckAnswer.correct).where(
-        CheckAnswer.session_id == rs.id)).all())
-    environment = [c for c in rs.setup["checks"] if checks.check_kind(c) == "environment"]
-    earlier = db.scalar(select(func.count(RatingSession.id)).where(
-        RatingSession.rater_id == rs.rater_id, RatingSession.id != rs.id,
-        RatingSession.state == SessionState.SUBMITTED.value)) or 0
-    return SessionRecord(
-        answers=tuple(answers),
-        stereo_check_passed=graded.get("stereo", "stereo" not in rs.setup["checks"]),
-        environment_pairs_right=sum(bool(graded.get(c)) for c in environment),
-        environment_pairs_total=len(environment), rater_sessions=earlier + 1)
+    return qc_record(db, rs, answers)
 
 
 def played_to_end(vote: Vote, item: SessionItem, clip: Clip, spec: ListeningTestSpec) -> bool:

@@ -13,11 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from db.models import ListeningTest, ListeningTestStatus, RatingSession, SessionState
+from db.models import (
+    CheckAnswer,
+    ListeningTest,
+    ListeningTestStatus,
+    RatingSession,
+    SessionState,
+)
+from listening_tests.checks import check_kind
 from listening_tests.errors import Conflict, NotFound
+from listening_tests.quality_control import Answer, SessionRecord
 from listening_tests.spec import ListeningTestSpec
 
 CLOSED_MESSAGE = "this test is closed; thank you for your interest"
@@ -121,3 +129,19 @@ def touch(db: Session, session_id: int, now: datetime) -> None:
     """Note activity on a session (it is not abandoned)."""
     db.execute(update(RatingSession).where(RatingSession.id == session_id)
                .values(last_activity_at=now))
+
+
+def qc_record(db: Session, rs: RatingSession, answers: list[Answer]) -> SessionRecord:
+    """A session's answers with what quality control also weighs: its setup checks and how
+    many sessions the rater submitted before (shared by ACR and comparison sessions)."""
+    graded = dict(db.execute(select(CheckAnswer.check_id, CheckAnswer.correct).where(
+        CheckAnswer.session_id == rs.id)).all())
+    environment = [c for c in rs.setup["checks"] if check_kind(c) == "environment"]
+    earlier = db.scalar(select(func.count(RatingSession.id)).where(
+        RatingSession.rater_id == rs.rater_id, RatingSession.id != rs.id,
+        RatingSession.state == SessionState.SUBMITTED.value)) or 0
+    return SessionRecord(
+        answers=tuple(answers),
+        stereo_check_passed=graded.get("stereo", "stereo" not in rs.setup["checks"]),
+        environment_pairs_right=sum(bool(graded.get(c)) for c in environment),
+        environment_pairs_total=len(environment), rater_sessions=earlier + 1)

@@ -12,6 +12,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PHONE = {"width": 390, "height": 844}
+
+# Chromium plays at most 16x; the demo clips (about 2.5 s) then end in a fraction of a second.
+FAST_AUDIO = """
+(() => {
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function () {
+    this.defaultPlaybackRate = 16;
+    this.playbackRate = 16;
+    return play.call(this);
+  };
+})();
+"""
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +68,15 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def rater(browser, request):
+    """A phone-sized browser context whose audio plays 16x fast; screenshot on failure."""
+    context = browser.new_context(viewport=PHONE)
+    context.add_init_script(FAST_AUDIO)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    keep_screenshot_if_failed(page, request)
+    context.close()

@@ -17,23 +17,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import keep_screenshot_if_failed
-
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
-
-# Chromium plays at most 16x; the demo clips (about 2.5 s) then end in a fraction of a second.
-FAST_AUDIO = """
-(() => {
-  const play = HTMLMediaElement.prototype.play;
-  HTMLMediaElement.prototype.play = function () {
-    this.defaultPlaybackRate = 16;
-    this.playbackRate = 16;
-    return play.call(this);
-  };
-})();
-"""
 
 
 def _spec(name: str, **overrides) -> dict:
@@ -78,16 +63,6 @@ def _session(app_server, test_id: int, participant: str) -> dict:
     return reply.json()
 
 
-@pytest.fixture
-def rater(browser, request):
-    """A phone-sized browser context whose audio plays 16x fast; screenshot on failure."""
-    context = browser.new_context(viewport=PHONE)
-    context.add_init_script(FAST_AUDIO)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    keep_screenshot_if_failed(page, request)
-    context.close()
 
 
 def _heading(page):

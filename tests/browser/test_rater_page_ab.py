@@ -16,10 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import keep_screenshot_if_failed
 from tests.browser.test_rater_page import (
-    FAST_AUDIO,
-    PHONE,
     _heading,
     _no_horizontal_scroll,
     _session,
@@ -30,16 +27,6 @@ pytestmark = pytest.mark.browser
 NO_CHECKS = {"qualification": False, "volume": False, "stereo": False, "environment": False}
 
 
-@pytest.fixture
-def rater(browser, request):
-    """A phone-sized browser context whose audio plays 16x fast; screenshot on failure."""
-    context = browser.new_context(viewport=PHONE)
-    context.add_init_script(FAST_AUDIO)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    keep_screenshot_if_failed(page, request)
-    context.close()
 
 
 def _pair_spec(name: str, method: str, **overrides) -> dict:
