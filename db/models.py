@@ -443,3 +443,77 @@ class QcOverride(Base):
     def __repr__(self) -> str:
         return f"QcOverride(session_id={self.session_id!r}, {self.old_status!r} -> " \
                f"{self.new_status!r})"
+
+
+class SqaModelKind(enum.StrEnum):
+    """Where a quality model comes from: shipped pretrained, or trained in the app."""
+
+    PRETRAINED = "pretrained"
+    TRAINED = "trained"
+
+
+class SqaModel(Base):
+    """A MOS predictor in the registry: its model folder (holding ``model.pt``), what it was
+    trained on, how the held-out part was chosen, and how it scored there.
+
+    ``metrics`` holds the eight numbers (utterance and system MSE, LCC, SRCC, KTAU) of the
+    model and of the DNSMOS OVRL and P.808 baselines on the same held-out clips. At most one
+    model is active: the one whose predictions the app shows.
+    """
+
+    __tablename__ = "sqa_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    path: Mapped[str] = mapped_column(String(1000))
+    training_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    split_mode: Mapped[str | None] = mapped_column(String(20))
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    is_active: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"SqaModel(id={self.id!r}, name={self.name!r}, active={self.is_active!r})"
+
+
+class SqaPrediction(Base):
+    """A quality model's predicted MOS of one clip, computed once; ``spread`` is the
+    standard deviation of MC-dropout samples (the model's uncertainty), where measured."""
+
+    __tablename__ = "sqa_predictions"
+    __table_args__ = (UniqueConstraint("model_id", "clip_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("sqa_models.id", ondelete="CASCADE"),
+                                          index=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"),
+                                         index=True)
+    mos: Mapped[float]
+    spread: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"SqaPrediction(model_id={self.model_id!r}, clip_id={self.clip_id!r}, " \
+               f"mos={self.mos!r})"
+
+
+class PublicLabel(Base):
+    """One imported MOS label (a listener's vote, or a mean where the source has no
+    listeners) of a clip in the library, under the label set's name."""
+
+    __tablename__ = "public_labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(200), index=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"),
+                                         index=True)
+    system_id: Mapped[str] = mapped_column(String(200))
+    sample_id: Mapped[str] = mapped_column(String(500))
+    listener_id: Mapped[str | None] = mapped_column(String(500))
+    score: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"PublicLabel(dataset={self.dataset!r}, clip_id={self.clip_id!r}, " \
+               f"score={self.score!r})"
