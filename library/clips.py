@@ -15,7 +15,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audio.io import Audio
-from db.models import Clip, ClipOrigin, Dataset, DatasetClip, System, SystemKind
+from db.models import (
+    Clip,
+    ClipOrigin,
+    Dataset,
+    DatasetClip,
+    SqaModel,
+    SqaPrediction,
+    System,
+    SystemKind,
+)
 from db.store import AudioStore
 
 
@@ -56,6 +65,7 @@ class ClipRow:
     duration_seconds: float
     origin: str
     condition: dict[str, Any] | None = field(default=None)
+    predicted_mos: float | None = None  # the active quality model's, once it scored the clip
 
 
 def level_dbfs(samples: np.ndarray) -> tuple[float, float]:
@@ -157,10 +167,19 @@ def list_clips(session: Session, filters: ClipFilter = ClipFilter()) -> list[Cli
     clips = session.scalars(query.limit(filters.limit).offset(filters.offset)).all()
     names = _dataset_names(session, [c.id for c in clips])
     systems = dict(session.execute(select(System.id, System.name)).all())
+    mos = predicted_mos(session, [c.id for c in clips])
     return [ClipRow(id=c.id, name=c.name, datasets=tuple(names.get(c.id, ())),
                     system=systems.get(c.system_id), sample_rate=c.sample_rate,
                     duration_seconds=c.duration_seconds, origin=c.origin,
-                    condition=c.condition) for c in clips]
+                    condition=c.condition, predicted_mos=mos.get(c.id)) for c in clips]
+
+
+def predicted_mos(session: Session, clip_ids: list[int]) -> dict[int, float]:
+    """The active quality model's predicted MOS of those clips it has scored."""
+    rows = session.execute(
+        select(SqaPrediction.clip_id, SqaPrediction.mos).join(SqaModel)
+        .where(SqaModel.is_active.is_(True), SqaPrediction.clip_id.in_(clip_ids))).all()
+    return {int(clip_id): float(mos) for clip_id, mos in rows}
 
 
 def _dataset_names(session: Session, clip_ids: list[int]) -> dict[int, list[str]]:

@@ -23,7 +23,7 @@ from audio.metrics import DEFAULT_METRICS
 from db.models import Clip, ClipOrigin, Dataset, DatasetClip, SystemKind
 from db.models import System as SystemRow
 from db.store import AudioStore
-from library.clips import LibraryError
+from library.clips import LibraryError, predicted_mos
 from library.enhancement import (
     EnhancementError,
     EnhancementResult,
@@ -97,7 +97,8 @@ def run_comparison(sessions: sessionmaker[Session], store: AudioStore,
                    inputs: Sequence[InputClip], systems: Sequence[System],
                    metrics: Sequence[str] = DEFAULT_METRICS,
                    progress: ProgressCallback | None = None) -> pd.DataFrame:
-    """One row per (input, system): output clip, timing, every metric, and any error.
+    """One row per (input, system): output clip, timing, every metric, the active quality
+    model's ``predicted_mos`` of the output (NaN until it scored the clip), and any error.
 
     A system that cannot process a clip gives a row with NaN metrics and the reason; the
     others go on.
@@ -122,6 +123,11 @@ def run_comparison(sessions: sessionmaker[Session], store: AudioStore,
         rows.append(row)
         if progress is not None:
             progress(index, total, f"{system.name} on {clip.name}")
+    with sessions() as session:
+        mos = predicted_mos(session, [r["output_clip_id"] for r in rows
+                                      if r["output_clip_id"] is not None])
+    for row in rows:
+        row["predicted_mos"] = mos.get(row["output_clip_id"], math.nan)
     return pd.DataFrame(rows)
 
 

@@ -22,6 +22,7 @@ import csv
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,9 @@ from sqa.predict import predict_features
 LOG_FILE = "train_log.csv"
 LOG_COLUMNS = ("step", "epoch", "train_loss", "utt_MSE", "utt_LCC", "utt_SRCC", "sys_MSE",
                "sys_LCC", "sys_SRCC")
+
+#: ``(step, total_steps, loss)`` after each optimiser step.
+StepCallback = Callable[[int, int, float], None]
 
 
 @dataclass
@@ -172,8 +176,17 @@ def _validation(model: MosPredictor, table: LabelTable, cache: FeatureCache) -> 
     return out
 
 
-def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
+def train(cfg: TrainConfig, *, progress: bool = True, table: LabelTable | None = None,
+          on_step: StepCallback | None = None) -> dict:
     """Run (or resume) training; returns ``{"step", "epoch", "losses", "best"}``.
+
+    Args:
+        cfg: the settings; ``cfg.labels`` is read unless ``table`` is given.
+        progress: show a tqdm bar on stderr.
+        table: labels already in memory and validated (the app's ratings and imported
+            sets), used instead of reading ``cfg.labels``.
+        on_step: called after every optimiser step with ``(step, total_steps, loss)``,
+            so a caller can draw a live loss curve.
 
     Raises:
         TrainError: labels unusable or settings inconsistent.
@@ -190,7 +203,8 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
             out.resolve(), (out / MODEL_FILE).resolve(), (out / LAST_FILE).resolve()):
         raise TrainError(f"{out} already holds a training run; resume it without --init, or "
                          "give another --out to start from --init")
-    table = read_all_labels(cfg.labels)
+    if table is None:
+        table = read_all_labels(cfg.labels)
     rank, world, device = _distributed()
 
     if resume is not None:
@@ -301,6 +315,8 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> dict:
             epoch_losses.append(value)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.3f}", epoch=epoch)
+            if on_step is not None and is_main:
+                on_step(step, total_steps, value)
             if is_main and cfg.save_every and step % cfg.save_every == 0:
                 save(LAST_FILE, batch_in_epoch)
             if cfg.max_steps is not None and step >= cfg.max_steps:

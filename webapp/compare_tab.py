@@ -64,6 +64,8 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
         if results is None or results.empty:
             return None, None, None, None, None, None, None
         metrics = results.attrs.get("metrics", [metric])
+        if "predicted_mos" in results and results["predicted_mos"].notna().any():
+            metrics = [*metrics, "predicted_mos"]  # the active quality model's MOS
         by_system = summarize(results, metrics)
         by_distortion = summarize(results, [metric], by=("system", "distortions"))
         by_rate = summarize(results, [metric], by=("system", "sample_rate"))

@@ -22,7 +22,7 @@ from webapp.context import AppContext
 
 ANY = "(any)"
 COLUMNS = ["id", "name", "datasets", "system", "rate (kHz)", "duration (s)", "origin",
-           "condition"]
+           "condition", "predicted MOS"]
 
 
 def _condition_text(condition: dict | None) -> str:
@@ -36,7 +36,9 @@ def _condition_text(condition: dict | None) -> str:
 def _table(rows) -> pd.DataFrame:
     return pd.DataFrame([[r.id, r.name, ", ".join(r.datasets), r.system or "",
                           r.sample_rate / 1000, round(r.duration_seconds, 2), r.origin,
-                          _condition_text(r.condition)] for r in rows], columns=COLUMNS)
+                          _condition_text(r.condition),
+                          None if r.predicted_mos is None else round(r.predicted_mos, 2)]
+                         for r in rows], columns=COLUMNS)
 
 
 def _report_markdown(report: ImportReport) -> str:
