@@ -13,7 +13,7 @@ distortions -> peak normalisation to 0.9.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -99,7 +99,8 @@ def add_noise(speech: np.ndarray, noise: np.ndarray, snr_db: float, sample_rate:
 def synthetic_rir(sample_rate: int, rt60_seconds: float, rng: np.random.Generator, *,
                   drr_db: float = 3.0, delay_seconds: float = 0.0025) -> np.ndarray:
     """A room impulse response: a unit direct-path peak followed by exponentially decaying
-    Gaussian noise that falls 60 dB in ``rt60_seconds`` (a stand-in until simulated rooms).
+    Gaussian noise that falls 60 dB in ``rt60_seconds`` (no room geometry; for simulated
+    shoebox rooms see :mod:`audio.rooms`).
 
     Args:
         drr_db: direct-to-reverberant energy ratio; lower sounds farther away.
@@ -286,8 +287,8 @@ def _extra(name: str, x: np.ndarray, sample_rate: int, rng: np.random.Generator,
 
 def simulate(clean: np.ndarray, sample_rate: int, rng: np.random.Generator,
              config: DegradationConfig = DEFAULT_CONFIG, noise: np.ndarray | None = None,
-             rir: np.ndarray | None = None, *, distortions: Sequence[str] | None = None
-             ) -> tuple[np.ndarray, np.ndarray, dict]:
+             rir: np.ndarray | Callable[[], tuple[np.ndarray, dict]] | None = None, *,
+             distortions: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Make one URGENT-style training pair from clean speech.
 
     Order: 70 Hz high-pass -> reverb -> noise -> extra distortions (in drawn order) -> both
@@ -296,7 +297,9 @@ def simulate(clean: np.ndarray, sample_rate: int, rng: np.random.Generator,
     Args:
         clean: clean speech, shape (frames,).
         noise, rir: recorded noise / RIR to use when noise / reverb is applied; synthetic
-            ones are generated otherwise. They do not force the step to happen.
+            ones are generated otherwise. They do not force the step to happen. ``rir`` may
+            also be a function returning ``(rir, params)`` (a simulated room, see
+            :mod:`audio.rooms`), called only when reverb is applied; its params are recorded.
         distortions: names from :data:`DISTORTIONS` to apply instead of drawing them
             (for controlled test sets); reverb and noise still come first.
 
@@ -323,6 +326,8 @@ def simulate(clean: np.ndarray, sample_rate: int, rng: np.random.Generator,
             rt60, drr = _uniform(rng, config.rt60_seconds), _uniform(rng, config.drr_db)
             rir = synthetic_rir(sample_rate, rt60, rng, drr_db=drr)
             params["reverb"] = {"rir": "synthetic", "rt60_seconds": rt60, "drr_db": drr}
+        elif callable(rir):
+            rir, params["reverb"] = rir()
         else:
             params["reverb"] = {"rir": "given"}
         x, target = reverberate(x, rir, sample_rate)

@@ -24,6 +24,7 @@ from audio.degrade_config import (
 )
 from audio.noise import ALL_NOISE_KINDS
 from audio.resample import URGENT_SAMPLE_RATES
+from audio.rooms import RoomConfig
 from audio.tts import SAMPLE_SENTENCES
 
 #: Synthetic noise kinds: :data:`audio.noise.ALL_NOISE_KINDS` plus ``speech_babble``
@@ -32,6 +33,10 @@ SYNTHETIC_NOISE_KINDS = (*ALL_NOISE_KINDS, "speech_babble")
 #: espeak-ng voice variants (``+m3`` ...) the synthetic source may use; None is the default.
 ESPEAK_VARIANTS = (None, "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4",
                    "f5", "klatt", "klatt2", "klatt3", "croak", "whisper")
+#: Where synthetic RIRs come from: :func:`audio.degrade.synthetic_rir` (decaying noise, drawn
+#: from ``degradation.rt60_seconds`` / ``drr_db``) or :mod:`audio.rooms` (shoebox rooms
+#: simulated with pyroomacoustics, drawn from ``room``).
+ROOM_SOURCES = ("synthetic", "pyroomacoustics")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ class SyntheticConfig:
         speed_wpm: speaking rate range in words per minute.
         noise_kinds: generated noises to draw from when no noise ``wav.scp`` is given.
         babble_talkers: how many utterances a ``speech_babble`` noise overlaps.
+        rooms: one of :data:`ROOM_SOURCES`, the RIRs used when no RIR ``wav.scp`` is given.
+        room: the ranges of pyroomacoustics rooms (used when ``rooms`` is
+            ``pyroomacoustics``).
     """
 
     utterances: int = 64
@@ -56,6 +64,8 @@ class SyntheticConfig:
     noise_kinds: tuple[str, ...] = ("white", "pink", "brown", "babble", "speech_babble",
                                     "hum", "transients")
     babble_talkers: tuple[int, int] = (3, 6)
+    rooms: str = "synthetic"
+    room: RoomConfig = field(default_factory=RoomConfig)
 
     def __post_init__(self) -> None:
         checked = {
@@ -68,18 +78,28 @@ class SyntheticConfig:
             "babble_talkers": as_range(self.babble_talkers, "babble_talkers", 1, 32,
                                        integer=True),
         }
+        if self.rooms not in ROOM_SOURCES:
+            raise ConfigError("rooms", f"unknown value {self.rooms!r} (allowed: "
+                              f"{', '.join(ROOM_SOURCES)})")
+        if not isinstance(self.room, RoomConfig):
+            checked["room"] = RoomConfig.from_dict(self.room, "room")
         for key, value in checked.items():
             object.__setattr__(self, key, value)
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: list(getattr(self, f.name)) if isinstance(getattr(self, f.name), tuple)
-                else getattr(self, f.name) for f in fields(self)}
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = (value.to_dict() if isinstance(value, RoomConfig)
+                           else list(value) if isinstance(value, tuple) else value)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, path: str = "") -> SyntheticConfig:
         data = {} if data is None else check_keys(data, [f.name for f in fields(cls)], path)
+        room = RoomConfig.from_dict(data.get("room"), join(path, "room"))
         try:
-            return cls(**data)
+            return cls(**{**data, "room": room})
         except ConfigError as exc:
             raise exc.under(path) from None
 
@@ -87,10 +107,9 @@ class SyntheticConfig:
 @dataclass(frozen=True)
 class SourcesConfig:
     """Kaldi ``wav.scp`` lists of speech, noise and RIRs; None uses the synthetic source
-    (espeak-ng speech, generated noise, :func:`audio.degrade.synthetic_rir` rooms).
-
-    Simulated rooms through ``pyroomacoustics`` are not supported yet (it is not installed
-    here); give measured or pre-simulated RIRs as a ``wav.scp`` instead.
+    (espeak-ng speech, generated noise, and rooms from ``synthetic.rooms``: decaying noise
+    from :func:`audio.degrade.synthetic_rir`, or shoebox rooms simulated with pyroomacoustics
+    by :mod:`audio.rooms`, each drawn per mixture and kept in its record).
     """
 
     speech: str | None = None

@@ -76,17 +76,19 @@ class NoiseItem:
 
 @dataclass(frozen=True)
 class RirItem:
-    """One room impulse response file (first channel used)."""
+    """One room impulse response: a file (``path``, first channel used) or a simulated
+    shoebox ``room`` (:meth:`audio.rooms.Room.to_dict`), computed at the mixture's rate."""
 
     id: str
-    path: str
+    path: str | None = None
+    room: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RirItem:
-        return cls(**data)
+        return cls(id=data["id"], path=data.get("path"), room=data.get("room"))
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ class MixtureRecord:
             (at ``sample_rate``).
         noise: the noise source offered to the mixture, or None (then :func:`simulate`
             generates one); ``noise_offset_frames`` where it starts (file noise only).
-        rir: the RIR offered, or None (then a synthetic room is drawn if reverb is).
+        rir: the RIR offered (a file or a drawn pyroomacoustics room), or None (then a
+            synthetic RIR is drawn if reverb is).
         params: what :func:`audio.degrade.simulate` drew (distortions, SNR, codec, ...) plus
             ``noise_source``, what generating a synthetic noise drew.
         degradation: the :class:`audio.degrade_config.DegradationConfig` as a dict.

@@ -1,19 +1,23 @@
 """One URGENT-style mixture from the pools, and its exact rebuild from a record.
 
 Each mixture has one integer seed. ``[seed, 0]`` picks its sources (speech item and offset,
-noise item or kind and offset, RIR), ``[seed, 1]`` generates a synthetic noise and
-``[seed, 2]`` drives :func:`audio.degrade.simulate`. The record keeps the picks, so
-:func:`rebuild` needs neither the pools nor the ``[seed, 0]`` draws.
+noise item or kind and offset, RIR), ``[seed, 1]`` generates a synthetic noise,
+``[seed, 2]`` drives :func:`audio.degrade.simulate` and ``[seed, 3]`` draws a pyroomacoustics
+room (``sources.synthetic.rooms``). The record keeps the picks and the room, so
+:func:`rebuild` needs neither the pools nor the ``[seed, 0]`` / ``[seed, 3]`` draws.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from audio.degrade import simulate
 from audio.degrade_config import DegradationConfig
+from audio.rooms import Room, draw_room, room_rir
 from se.simulation.config import SimulationConfig
-from se.simulation.manifest import MixtureRecord, NoiseItem
+from se.simulation.manifest import MixtureRecord, NoiseItem, RirItem
 from se.simulation.sources import Pools, load_item, make_noise, native_frames
 
 
@@ -46,6 +50,9 @@ def _pick(config: SimulationConfig, pools: Pools, mixture_id: str, sample_rate: 
             talkers = tuple(pools.speech[int(i)] for i in picks)
         noise = NoiseItem(id=f"synthetic_{kind}", kind=kind, talkers=talkers)
     rir = None if pools.rir is None else pools.rir[int(rng.integers(len(pools.rir)))]
+    if rir is None and config.sources.synthetic.rooms == "pyroomacoustics":
+        room = draw_room(np.random.default_rng([seed, 3]), config.sources.synthetic.room)
+        rir = RirItem(id="shoebox", room=room.to_dict())
     return MixtureRecord(id=mixture_id, sample_rate=sample_rate, num_frames=num_frames,
                          seed=seed, speech=speech, speech_offset_frames=speech_offset,
                          noise=noise, noise_offset_frames=noise_offset, rir=rir,
@@ -65,7 +72,12 @@ def render(record: MixtureRecord) -> tuple[np.ndarray, np.ndarray, MixtureRecord
     if record.noise is not None:
         noise, noise_params = make_noise(record.noise, n, rate, record.noise_offset_frames,
                                          np.random.default_rng([record.seed, 1]))
-    rir = None if record.rir is None else load_item(record.rir, rate)
+    rir = None
+    if record.rir is not None and record.rir.room is not None:
+        # simulated only if reverb is drawn
+        rir = functools.partial(room_rir, Room.from_dict(record.rir.room), rate)
+    elif record.rir is not None:
+        rir = load_item(record.rir, rate)
     config = DegradationConfig.from_dict(record.degradation, "degradation")
     noisy, clean, params = simulate(speech, rate, np.random.default_rng([record.seed, 2]),
                                     config, noise, rir)
