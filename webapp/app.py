@@ -17,6 +17,7 @@ from webapp.enhance_tab import build_enhance_tab
 from webapp.library_tab import build_library_tab
 from webapp.rater_page import mount_rater_page
 from webapp.rating_api import build_rating_router
+from webapp.sqa_tab import build_sqa_tab
 from webapp.tests_tab import build_tests_tab
 
 TITLE = "Speech enhancement & quality workbench"
@@ -34,6 +35,8 @@ def build_admin_blocks(context: AppContext) -> gr.Blocks:
                 build_compare_tab(context, blocks)
             with gr.Tab("Listening tests", id="tests"):
                 build_tests_tab(context, blocks)
+            with gr.Tab("Quality model", id="sqa"):
+                build_sqa_tab(context, blocks)
     return blocks
 
 

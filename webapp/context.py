@@ -18,6 +18,7 @@ from db.session import DatabaseError, create_db_engine, make_session_factory, up
 from db.store import AudioStore
 from library.clips import count_clips
 from library.demo import seed_demo
+from library.quality_models import register_pretrained
 from library.systems import system_catalog
 from se.systems import System
 from webapp.settings import Settings, StartupError, admin_password, prepare_data_dir
@@ -80,4 +81,6 @@ def start(settings: Settings) -> AppContext:
                 except FileNotFoundError as exc:
                     raise StartupError(f"{exc}; start with --no-demo to run without it") \
                         from exc
+    with sessions.begin() as session:  # the shipped quality model, if there is one yet
+        register_pretrained(session, settings.checkpoints_dir / "sqa" / "pretrained")
     return context

@@ -1,0 +1,289 @@
+"""The Quality model tab: import label sets, train the MOS predictor on chosen labels with a
+live loss curve, judge it beside DNSMOS on the same held-out clips, keep a registry of
+models, score the library and suggest clips to rate next. Every button calls a service of
+:mod:`library.quality_labels`, :mod:`library.quality_models` or :mod:`library.quality_scoring`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from library.clips import LibraryError
+from library.quality_labels import (
+    LabelUploadError,
+    import_label_set,
+    label_sources,
+    training_labels,
+)
+from library.quality_models import (
+    QualityModelError,
+    TrainingRequest,
+    activate_model,
+    active_model,
+    describe_data,
+    get_model,
+    list_models,
+    train_model,
+)
+from library.quality_scoring import score_library, suggest_clips
+from sqa.label_formats import FORMATS
+from webapp.clip_views import clip_media
+from webapp.context import AppContext
+from webapp.sqa_charts import (
+    loss_figure,
+    metrics_table,
+    points_table,
+    residual_figure,
+    system_scatter,
+    utterance_scatter,
+)
+
+SPLITS = [("held-out systems (unseen conditions)", "system"), ("held-out clips", "clip")]
+SIZES = [("compact (1.0 M weights)", "compact"), ("tiny (a quick trial)", "tiny")]
+NO_MODEL = ("**No quality model yet.** Train one below, or place a pretrained model folder "
+            "(holding `model.pt`) at `checkpoints/sqa/pretrained/` and restart.")
+
+
+def models_dir(context: AppContext) -> Path:
+    return Path(context.settings.data_dir) / "sqa_models"
+
+
+def _status(context: AppContext) -> str:
+    with context.sessions() as session:
+        info = active_model(session)
+    if info is None:
+        return NO_MODEL
+    return f"Active model: **{info.name}** ({info.kind}, {info.created_at:%Y-%m-%d %H:%M})."
+
+
+def _registry(context: AppContext) -> pd.DataFrame:
+    with context.sessions() as session:
+        models = list_models(session)
+    rows = []
+    for m in models:
+        data = m.training_data or {}
+        own = (m.metrics or {}).get("model") or {}
+        row = {"id": m.id, "name": m.name, "active": "yes" if m.is_active else "",
+               "kind": m.kind, "created": f"{m.created_at:%Y-%m-%d %H:%M}",
+               "data": ", ".join(data.get("sources", [])) + (
+                   f" ({data['ratings']} ratings)" if "ratings" in data else ""),
+               "split": m.split_mode or ""}
+        for key in ("utt_LCC", "utt_SRCC", "sys_LCC", "sys_SRCC", "utt_MSE"):
+            row[key] = None if own.get(key) is None else round(own[key], 3)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["id", "name", "active", "kind", "created", "data",
+                                       "split", "utt_LCC", "utt_SRCC", "sys_LCC", "sys_SRCC",
+                                       "utt_MSE"])
+
+
+def _results(metrics: dict | None):
+    """Metric table, two scatters, residuals and the held-out table of stored results."""
+    points = pd.DataFrame((metrics or {}).get("points") or [])
+    if points.empty:
+        return None, None, None, None, None
+    return (metrics_table(metrics), utterance_scatter(points), system_scatter(points),
+            residual_figure(points), points_table(points))
+
+
+def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
+    """Lay out the tab inside the current Blocks and wire its events."""
+
+    def sources():
+        with context.sessions() as session:
+            found = label_sources(session)
+        tests = [(f"{s.title} ({s.ratings} votes, {s.clips} clips)", s.key)
+                 for s in found["tests"]]
+        sets = [(f"{s.title} ({s.ratings} labels, {s.clips} clips)", s.key)
+                for s in found["label_sets"]]
+        return (gr.CheckboxGroup(choices=tests), gr.CheckboxGroup(choices=sets),
+                _status(context), _registry(context))
+
+    def upload(labels_file: str | None, audio_zip: str | None, name: str, fmt: str) -> str:
+        if not labels_file:
+            raise gr.Error("choose the label file (CSV) and the zip of its audio")
+        try:
+            with context.write() as session:
+                report = import_label_set(session, context.store, Path(labels_file),
+                                          Path(audio_zip) if audio_zip else None, name,
+                                          fmt=fmt, max_seconds=context.settings.max_seconds)
+        except LabelUploadError as exc:
+            lines = "\n".join(f"- {p}" for p in exc.problems[:200])
+            return f"**Nothing was imported** ({len(exc.problems)} problems):\n\n{lines}"
+        return f"**{report.summary()}**"
+
+    def train(tests: list[str], sets: list[str], split: str, fraction: float, steps: float,
+              size: str, from_active: bool, name: str, progress: gr.Progress = gr.Progress()):
+        try:
+            with context.sessions() as session:
+                table = training_labels(session, context.store, [int(t) for t in tests or []],
+                                        sets or [])
+                init = active_model(session) if from_active else None
+        except LibraryError as exc:
+            raise gr.Error(str(exc)) from exc
+        request = TrainingRequest(name=name or "", split=split, held_out_fraction=fraction,
+                                  steps=int(steps or 0), size=size,
+                                  init_model_id=init.id if init else None)
+        updates: queue.Queue = queue.Queue()
+        outcome: dict = {}
+
+        def work() -> None:
+            try:
+                outcome["model"] = train_model(
+                    context.sessions, context.store, models_dir(context), table, request,
+                    describe_data(table, tests or [], sets or []),
+                    on_step=lambda step, total, loss: updates.put((step, total, loss)))
+            except QualityModelError as exc:
+                outcome["error"] = str(exc)
+
+        worker = threading.Thread(target=work, daemon=True, name="sqa-train")
+        worker.start()
+        steps_seen: list[int] = []
+        losses: list[float] = []
+        total = request.steps
+        skip = [gr.skip()] * 7
+        while worker.is_alive() or not updates.empty():
+            worker.join(timeout=0.7)
+            fresh = False
+            while not updates.empty():
+                step, total, loss = updates.get()
+                steps_seen.append(step)
+                losses.append(loss)
+                fresh = True
+            if fresh:
+                done = steps_seen[-1] >= total
+                progress((steps_seen[-1], total), unit="steps",
+                         desc="scoring held-out clips (model, DNSMOS)" if done else "training")
+                yield loss_figure(steps_seen, losses, total), *skip
+        if "error" in outcome:
+            raise gr.Error(outcome["error"])
+        model_id, _ = outcome["model"]
+        with context.sessions() as session:
+            info = get_model(session, model_id)
+        yield (loss_figure(steps_seen, losses, total), *_results(info.metrics),
+               _registry(context), _status(context))
+
+    def show(model_id: float | None):
+        if not model_id:
+            raise gr.Error("select a model in the table first")
+        try:
+            with context.sessions() as session:
+                info = get_model(session, int(model_id))
+        except QualityModelError as exc:
+            raise gr.Error(str(exc)) from exc
+        if not info.metrics:
+            gr.Info(f"'{info.name}' has no held-out results stored (it was not trained here)")
+        return _results(info.metrics)
+
+    def activate(model_id: float | None):
+        if not model_id:
+            raise gr.Error("select a model in the table first")
+        try:
+            with context.write() as session:
+                activate_model(session, int(model_id))
+        except QualityModelError as exc:
+            raise gr.Error(str(exc)) from exc
+        return _registry(context), _status(context)
+
+    def score(progress: gr.Progress = gr.Progress()) -> str:
+        try:
+            report = score_library(context.sessions, context.store, progress=lambda d, t, n:
+                                   progress((d, t), unit="clips", desc=n))
+        except QualityModelError as exc:
+            raise gr.Error(str(exc)) from exc
+        failed = "\n".join(f"- clip {c}: {why}" for c, why in report.failed[:50])
+        return f"**{report.summary()}**" + (f"\n\n{failed}" if failed else "")
+
+    def suggest(count: float) -> pd.DataFrame:
+        try:
+            with context.sessions() as session:
+                table = suggest_clips(session, int(count or 20))
+        except QualityModelError as exc:
+            raise gr.Error(str(exc)) from exc
+        if table.empty:
+            gr.Info("no clip is scored yet: press 'Score the library' first")
+        return table.round(3)
+
+    def pick_row(event: gr.SelectData) -> int | None:
+        row = event.row_value or []
+        return int(row[0]) if row else None
+
+    def play(clip_id: float | None) -> str | None:
+        return clip_media(context, int(clip_id))[0] if clip_id else None
+
+    status = gr.Markdown(elem_id="sqa-status")
+    with gr.Accordion("Import a label set (label CSV + zip of its audio)", open=False):
+        with gr.Row():
+            labels_file = gr.File(label="Label file (URGENT CSV, BVCC, NISQA)", type="filepath",
+                                  file_types=[".csv", ".txt", ".parquet"], elem_id="sqa-csv")
+            audio_zip = gr.File(label="Audio (.zip; paths as in the label file)",
+                                type="filepath", file_types=[".zip"], elem_id="sqa-zip")
+            with gr.Column():
+                set_name = gr.Textbox(label="Label set name", elem_id="sqa-set-name")
+                fmt = gr.Dropdown(["auto", *FORMATS], value="auto", label="Format")
+                upload_button = gr.Button("Check and import", elem_id="sqa-upload")
+        upload_report = gr.Markdown(elem_id="sqa-upload-report")
+    gr.Markdown("### Train a model")
+    with gr.Row():
+        tests = gr.CheckboxGroup(label="Ratings of listening tests", elem_id="sqa-tests")
+        sets = gr.CheckboxGroup(label="Imported label sets", elem_id="sqa-sets")
+    with gr.Row():
+        split = gr.Radio(SPLITS, value="system", label="Evaluate on", elem_id="sqa-split")
+        fraction = gr.Slider(0.1, 0.5, value=0.25, step=0.05, label="Held-out share")
+        steps = gr.Number(300, precision=0, minimum=1, label="Training steps",
+                          elem_id="sqa-steps")
+        size = gr.Radio(SIZES, value="compact", label="Model", elem_id="sqa-size")
+    with gr.Row():
+        from_active = gr.Checkbox(False, label="Start from the active model (fine-tune)")
+        name = gr.Textbox(label="Model name", elem_id="sqa-name")
+        train_button = gr.Button("Train", variant="primary", elem_id="sqa-train")
+    loss = gr.Plot(label="Training loss", elem_id="sqa-loss")
+    metrics = gr.Dataframe(label="Held-out clips: this model beside DNSMOS on the same clips "
+                                 "(MSE lower is better; LCC, SRCC, KTAU higher)",
+                           interactive=False, elem_id="sqa-metrics")
+    with gr.Row():
+        scatter_utt = gr.Plot(label="Predicted vs human MOS per utterance",
+                              elem_id="sqa-scatter-utt")
+        scatter_sys = gr.Plot(label="Per system", elem_id="sqa-scatter-sys")
+    residuals = gr.Plot(label="Residuals", elem_id="sqa-residuals")
+    with gr.Row():
+        points = gr.Dataframe(label="Held-out clips (select a row to listen)",
+                              interactive=False, max_height=300, elem_id="sqa-points")
+        with gr.Column(scale=0, min_width=320):
+            point_clip = gr.Number(label="Clip id", precision=0)
+            player = gr.Audio(label="Clip", type="filepath", interactive=False,
+                              elem_id="sqa-player")
+    gr.Markdown("### Models")
+    registry = gr.Dataframe(label="Registry (select a row, then activate or show it)",
+                            interactive=False, elem_id="sqa-registry")
+    with gr.Row():
+        model_id = gr.Number(label="Model id", precision=0, elem_id="sqa-model-id")
+        activate_button = gr.Button("Activate", elem_id="sqa-activate")
+        show_button = gr.Button("Show its held-out results")
+    gr.Markdown("### Use the active model")
+    with gr.Row():
+        score_button = gr.Button("Score the library", elem_id="sqa-score")
+        count = gr.Number(20, precision=0, minimum=1, label="Clips to suggest")
+        suggest_button = gr.Button("Suggest clips to rate next", elem_id="sqa-suggest")
+    score_report = gr.Markdown(elem_id="sqa-score-report")
+    suggestions = gr.Dataframe(label="Least certain clips (MC-dropout spread of the predicted "
+                                     "MOS)", interactive=False, elem_id="sqa-suggestions")
+
+    results = [metrics, scatter_utt, scatter_sys, residuals, points]
+    refresh = [tests, sets, status, registry]
+    upload_button.click(upload, [labels_file, audio_zip, set_name, fmt], upload_report).then(
+        sources, None, refresh)
+    train_button.click(train, [tests, sets, split, fraction, steps, size, from_active, name],
+                       [loss, *results, registry, status], show_progress_on=[loss])
+    points.select(pick_row, None, point_clip)
+    point_clip.change(play, point_clip, player)
+    registry.select(pick_row, None, model_id)
+    show_button.click(show, model_id, results)
+    activate_button.click(activate, model_id, [registry, status])
+    score_button.click(score, None, score_report)
+    suggest_button.click(suggest, count, suggestions)
+    blocks.load(sources, None, refresh)
