@@ -1,0 +1,115 @@
+"""The report of the SQA learning-curve benchmark: a Markdown table, settings, targets, plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The issue's targets.
+TARGET_LCC_GAIN = 0.1
+TARGET_VOTES = 1000
+TARGET_CLIPS_PER_SECOND = 100.0
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def table(result: dict) -> str:
+    lines = ["| model | votes | steps | utt LCC | utt SRCC | sys LCC | sys SRCC | train s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['init']} | {r['votes']} | {r['steps']} | {_fmt(r['utt_LCC'])} | "
+                     f"{_fmt(r['utt_SRCC'])} | {_fmt(r['sys_LCC'])} | {_fmt(r['sys_SRCC'])} "
+                     f"| {r['seconds']:.0f} |")
+    for name, label in (("dnsmos_ovrl", "DNSMOS OVRL"), ("dnsmos_p808", "DNSMOS P.808")):
+        b = result["baselines"][name]
+        lines.append(f"| {label} (zero-shot) | - | - | {_fmt(b['utt_LCC'])} | "
+                     f"{_fmt(b['utt_SRCC'])} | {_fmt(b['sys_LCC'])} | {_fmt(b['sys_SRCC'])} "
+                     "| - |")
+    return "\n".join(lines)
+
+
+def targets(result: dict) -> list[str]:
+    """One line per target of the issue: met or not, with the numbers."""
+    dns = result["baselines"]["dnsmos_ovrl"]["utt_LCC"]
+    tuned = [r for r in result["rows"] if r["init"] == "pretrained"
+             and r["votes"] == TARGET_VOTES]
+    lines = []
+    if tuned:
+        gain = tuned[0]["utt_LCC"] - dns
+        met = "met" if gain >= TARGET_LCC_GAIN else "NOT met"
+        lines.append(f"- Utterance LCC beyond DNSMOS OVRL by >= {TARGET_LCC_GAIN} after "
+                     f"{TARGET_VOTES} votes: {met} ({_fmt(tuned[0]['utt_LCC'])} vs "
+                     f"{_fmt(dns)}, {gain:+.3f}).")
+    fast = result["speed"]["batched"]
+    met = "met" if fast >= TARGET_CLIPS_PER_SECOND else "NOT met"
+    lines.append(f"- >= {TARGET_CLIPS_PER_SECOND:g} clips of 4 s per second on 2 threads: "
+                 f"{met} ({fast:.0f} clips/s in batches of 32, "
+                 f"{result['speed']['single']:.0f} clips/s one by one).")
+    return lines
+
+
+def plot(result: dict, path: Path) -> Path | None:
+    """Utterance LCC against votes, with DNSMOS as lines; None without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, marker in (("pretrained", "o"), ("scratch", "s")):
+        rows = [r for r in result["rows"] if r["init"] == name and r["votes"] > 0]
+        ax.plot([r["votes"] for r in rows], [r["utt_LCC"] for r in rows], marker=marker,
+                label=f"fine-tuned from {name}")
+    for name, style in (("dnsmos_ovrl", "--"), ("dnsmos_p808", ":")):
+        ax.axhline(result["baselines"][name]["utt_LCC"], linestyle=style, color="grey",
+                   label=f"{name} zero-shot")
+    ax.set_xscale("log")
+    ax.set_xlabel("training votes")
+    ax.set_ylabel("utterance LCC, held-out conditions")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_report(result: dict, context: dict, path: Path | None) -> str:
+    """The Markdown report; written to ``path`` (with a PNG beside it) when given."""
+    s, t = context["settings"], context["tune"]
+    low, high = result["latent_range"]
+    text = "\n".join([
+        "# SQA learning curve (simulated listeners)", "",
+        f"`python -m benchmarks.sqa_learning`, {context['date']}, {context['cpu']}, "
+        f"torch {context['torch']}, 2 threads, niced beside a running training job "
+        f"(wall time {result['wall_minutes']:.1f} min).", "",
+        table(result), "",
+        *targets(result), "",
+        "## Settings", "",
+        f"- Pool: {s['conditions']} synthetic conditions x {s['clips']} espeak-ng clips of "
+        f"4.8 s (seed {context['seed']}; ranges of `conf/sqa/pretrain.yaml`, other voices, "
+        f"noise and conditions than pretraining); {result['train_conditions']} training "
+        f"conditions ({result['train_clips']} clips), {result['test_conditions']} held-out "
+        f"conditions ({result['test_clips']} clips). Latent quality {low:.2f}-{high:.2f}.",
+        f"- Listeners: {s['listeners']} simulated (`benchmarks/sqa_listeners.py`); "
+        f"held-out MOS = mean of {s['test_votes']} votes per clip; training votes spread "
+        "evenly over the training clips, the smaller budgets being the first votes.",
+        f"- Fine-tuning: `sqa.train.train`, batch {t['batch_size']}, lr {t['lr']}, crops of "
+        f"{t['max_seconds']} s, tau {t['tau']}, steps per budget as in the table, the same "
+        f"for both starts; pretrained = `{context['init']}`, scratch = the same compact "
+        "architecture, random weights. The `pretrained, 0 votes` row is the checkpoint "
+        "as shipped.",
+        "- System level: means per condition over the held-out conditions.",
+        f"- Speed: {s['speed_clips']} clips of 4 s at 16 kHz, log-mel features and model, "
+        "`torch.set_num_threads(2)`.", "",
+        "Stage times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in result["times"].items())
+        + ".", ""])
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        png = plot(result, path.with_suffix(".png"))
+        if png is not None:
+            text += f"\n![learning curve]({png.name})\n"
+        path.write_text(text, encoding="utf-8")
+    return text

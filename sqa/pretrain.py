@@ -1,0 +1,135 @@
+"""Pretrain the quality model on synthetic pseudo-labelled data: ``python -m sqa.pretrain
+--config conf/sqa/pretrain.yaml --out DIR``.
+
+So that predictions make sense on a fresh install, before any human rating exists:
+espeak-ng utterances are degraded under many conditions (:mod:`sqa.synthetic_data`), scored
+with DNSMOS, PESQ and ESTOI into an URGENT Track 2 label CSV with a pseudo-MOS
+(:mod:`sqa.pseudo_labels`), and the predictor is trained on it by :func:`sqa.train.train`,
+the metrics as extra targets.
+
+``DIR`` receives ``data/`` (clips, ``labels.csv``, ``conditions.jsonl``), ``train/`` (the
+training run; running again resumes it, and reuses data made from the same settings), and
+the model folder itself: ``model.pt`` without optimizer state, ``train_log.csv``,
+``model.yaml`` and ``pretrain.yaml``, loadable by :func:`sqa.predict.load_predictor`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from audio.degrade_config import ConfigError
+from audio.tts import espeak_available, espeak_version
+from sqa.checkpoint import MODEL_FILE, CheckpointError, read_checkpoint, save_checkpoint
+from sqa.pretrain_config import PSEUDO_METRICS, PretrainConfig, read_config
+from sqa.pseudo_labels import metric_scorer, write_label_csv
+from sqa.synthetic_data import make_clips
+from sqa.train import LOG_FILE, TrainConfig, TrainError, train
+
+LABELS_FILE = "labels.csv"
+CONFIG_FILE = "pretrain.yaml"
+#: The data settings the clips were made from; data is reused only when they match.
+DATA_STAMP = "data_config.yaml"
+
+
+def _data_settings(cfg: PretrainConfig) -> dict:
+    settings = cfg.to_dict()
+    settings.pop("train")
+    return settings
+
+
+def make_data(cfg: PretrainConfig, folder: Path, *, progress: bool = True) -> tuple[Path,
+                                                                                     dict]:
+    """The pseudo-labelled CSV of ``cfg`` in ``folder`` (made unless already there from the
+    same settings) and a summary: clips, rows written, seconds taken."""
+    labels, stamp = folder / LABELS_FILE, folder / DATA_STAMP
+    settings = _data_settings(cfg)
+    if labels.is_file() and stamp.is_file() and yaml.safe_load(
+            stamp.read_text(encoding="utf-8")) == settings:
+        rows = sum(1 for _ in labels.open(encoding="utf-8")) - 1
+        return labels, {"clips": rows, "rows": rows, "seconds": 0.0, "reused": True}
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    start = time.monotonic()
+    records = make_clips(cfg, folder, metric_scorer(cfg.pseudo_mos), progress=progress)
+    write_label_csv(records, labels)
+    stamp.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    rows = sum(1 for _ in labels.open(encoding="utf-8")) - 1
+    return labels, {"clips": len(records), "rows": rows,
+                    "seconds": round(time.monotonic() - start, 1), "reused": False}
+
+
+def train_config(cfg: PretrainConfig, labels: Path, out: Path) -> TrainConfig:
+    """The :class:`TrainConfig` of the recipe's ``train`` section (all metrics as extra
+    targets unless ``aux`` says otherwise)."""
+    settings = dict(cfg.train)
+    settings.setdefault("aux", list(PSEUDO_METRICS))
+    return TrainConfig(labels=[str(labels)], out=str(out), **settings)
+
+
+def export(run: Path, target: Path, cfg: PretrainConfig, summary: dict) -> Path:
+    """Copy the best checkpoint of ``run`` into ``target`` without optimizer and RNG state,
+    with the recipe and data summary in its ``infos``, beside its log and configs."""
+    ckpt = read_checkpoint(run / MODEL_FILE)
+    ckpt["optimizer"], ckpt["rng"] = None, None
+    ckpt["infos"] = {**ckpt["infos"], "pretraining": summary,
+                     "licence": "synthetic data made here (espeak-ng speech, generated "
+                                "noise); no third-party recordings"}
+    target.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(ckpt, target / MODEL_FILE)
+    for name in (LOG_FILE, "model.yaml"):
+        shutil.copyfile(run / name, target / name)
+    (target / CONFIG_FILE).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False),
+                                      encoding="utf-8")
+    return target / MODEL_FILE
+
+
+def pretrain(cfg: PretrainConfig, out: str | Path, *, progress: bool = True) -> dict:
+    """Make the data, train, export into ``out``; returns the summary stored in the model."""
+    out = Path(out)
+    labels, data = make_data(cfg, out / "data", progress=progress)
+    start = time.monotonic()
+    result = train(train_config(cfg, labels, out / "train"), progress=progress)
+    summary = {"data": data, "train_seconds": round(time.monotonic() - start, 1),
+               "steps": result["step"], "best_val_utt_lcc": result["best"],
+               "espeak_ng": espeak_version() or ""}
+    export(out / "train", out, cfg, summary)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sqa.pretrain",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", required=True, help="recipe YAML (conf/sqa/pretrain.yaml)")
+    parser.add_argument("--out", required=True, help="folder for data, run and model")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    try:
+        cfg = read_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {args.config}: {exc}", file=sys.stderr)
+        return 2
+    if not espeak_available():
+        print("error: espeak-ng is not installed (Debian: apt-get install espeak-ng)",
+              file=sys.stderr)
+        return 2
+    try:
+        summary = pretrain(cfg, args.out, progress=not args.quiet)
+    except (TrainError, CheckpointError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    data = summary["data"]
+    print(f"pretrained on {data['rows']} clips ({'reused' if data['reused'] else 'made in'}"
+          f" {data['seconds']:g} s), {summary['steps']} steps in {summary['train_seconds']:g}"
+          f" s; model in {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
