@@ -53,7 +53,13 @@ LAST_FILE = "last.pt"
 LOG_FILE = "train_log.csv"
 LOG_COLUMNS = ("step", "epoch", "loss", "mrstft", "si_sdr", "val_pesq", "val_estoi",
                "val_dnsmos_ovrl", "elapsed_seconds")
-DATA_KINDS = ("synthetic",)
+#: ``simulation``: URGENT-style mixtures of :mod:`se.simulation` (espeak-ng speech or corpus
+#: lists, generated or recorded noise, rooms, codecs ...) from ``data.simulation``'s YAML;
+#: ``synthetic``: harmonic stand-ins for speech, no espeak-ng needed (tests, smoke runs).
+DATA_KINDS = ("simulation", "synthetic")
+#: ``constant`` keeps ``lr``; ``cosine`` decays it to 5 % of ``lr`` at ``max_steps``. Both
+#: ramp up linearly over ``warmup_steps``.
+LR_SCHEDULES = ("constant", "cosine")
 
 
 class ConfigError(ValueError):
@@ -69,6 +75,7 @@ class DataConfig:
     """Where training pairs come from (``kind``) and their shape."""
 
     kind: str = "synthetic"
+    simulation: str = ""
     train_items: int = 256
     val_items: int = 8
     seconds: float = 2.0
@@ -86,6 +93,8 @@ class TrainConfig:
     max_steps: int = 1000
     batch_size: int = 8
     lr: float = 1e-3
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
     weight_decay: float = 0.01
     grad_clip: float = 5.0
     stft_weight: float = 1.0
@@ -102,11 +111,16 @@ class TrainConfig:
             (self.max_steps >= 1, "max_steps must be at least 1"),
             (1 <= self.batch_size <= 4096, "batch_size must be within 1..4096"),
             (0 < self.lr <= 1.0, "lr must be within (0, 1]"),
+            (self.lr_schedule in LR_SCHEDULES,
+             f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}"),
+            (0 <= self.warmup_steps < self.max_steps, "warmup_steps must be within 0..max_steps-1"),
             (0 <= self.weight_decay <= 1.0, "weight_decay must be within 0..1"),
             (self.grad_clip >= 0, "grad_clip must be >= 0 (0 turns clipping off)"),
             (self.stft_weight >= 0 and self.si_sdr_weight >= 0, "loss weights must be >= 0"),
             (self.validate_every >= 1, "validate_every must be at least 1"),
             (d.kind in DATA_KINDS, f"data.kind must be one of {', '.join(DATA_KINDS)}"),
+            (d.kind != "simulation" or bool(d.simulation),
+             "data.simulation must name a simulation YAML when data.kind is simulation"),
             (d.train_items >= 1, "data.train_items must be at least 1"),
             (d.val_items >= 0, "data.val_items must be >= 0"),
             (0.1 <= d.seconds <= 60 and 0.5 <= d.val_seconds <= 60,
@@ -248,9 +262,71 @@ class SyntheticPairs(torch.utils.data.Dataset):
             target.astype(np.float32)), rate
 
 
-def make_datasets(cfg: TrainConfig) -> tuple[Any, Any]:
-    """(train, validation) datasets for ``cfg.data`` (validation None when empty)."""
+class SimulatedPairs(torch.utils.data.Dataset):
+    """:class:`se.data.SimulationDataset` behind this module's data interface: fixed-length
+    segments, the rate of every item of the current epoch, a new mixture per epoch."""
+
+    def __init__(self, config: Any, n_items: int, seconds: float, *, dynamic: bool = True
+                 ) -> None:
+        from se.data import SimulationDataset
+
+        self.inner = SimulationDataset(config, n_items, segment_seconds=seconds)
+        self.dynamic = dynamic
+
+    @property
+    def item_sample_rates(self) -> list[int]:
+        return [self.inner.sample_rate(i) for i in range(len(self.inner))]
+
+    def set_epoch(self, epoch: int) -> None:
+        self.inner.set_epoch(epoch if self.dynamic else 0)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        return self.inner[index]
+
+
+def simulation_config(cfg: TrainConfig) -> Any:
+    """The :class:`se.simulation.SimulationConfig` of ``data.simulation``, its rates and
+    SNR range replaced by ``data.sample_rates`` and ``data.snr_db``.
+
+    Raises:
+        ConfigError: the YAML is missing or invalid.
+    """
+    from dataclasses import replace
+
+    from audio.degrade_config import ConfigError as SimulationConfigError
+    from se.simulation import SimulationConfig
+
     d = cfg.data
+    try:
+        sim = SimulationConfig.from_yaml(d.simulation)
+    except (OSError, SimulationConfigError) as exc:
+        raise ConfigError(f"config: data.simulation {d.simulation}: {exc}") from exc
+    degradation = replace(sim.degradation, snr_db=(float(d.snr_db[0]), float(d.snr_db[1])))
+    if not d.extra_distortions:
+        degradation = replace(degradation, extra_count_probabilities=(1.0,))
+    return replace(sim, rates=tuple(d.sample_rates), degradation=degradation)
+
+
+def make_datasets(cfg: TrainConfig) -> tuple[Any, Any]:
+    """(train, validation) datasets for ``cfg.data`` (validation None when empty).
+
+    Validation items come from the same distribution with another seed, fixed across
+    epochs, so its scores are comparable from one check to the next.
+    """
+    d = cfg.data
+    if d.kind == "simulation":
+        from dataclasses import replace
+
+        sim = simulation_config(cfg)
+        train_set = SimulatedPairs(replace(sim, seed=sim.seed + cfg.seed), d.train_items,
+                                   d.seconds)
+        val_set = SimulatedPairs(replace(sim, seed=sim.seed + cfg.seed + 10_000),
+                                 d.val_items, d.val_seconds, dynamic=False) \
+            if d.val_items else None
+        return train_set, val_set
     train_set = SyntheticPairs(d.train_items, d.seconds, d.sample_rates, seed=cfg.seed,
                                snr_db=d.snr_db, extra_distortions=d.extra_distortions)
     val_set = None
@@ -323,6 +399,24 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- training
+
+
+def _uses_corpora(cfg: TrainConfig) -> bool:
+    if cfg.data.kind != "simulation":
+        return False
+    sources = simulation_config(cfg).sources
+    return any(x is not None for x in (sources.speech, sources.noise, sources.rir))
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """The learning rate of step ``step`` (0-based): a pure function of the step, so a
+    resumed run continues the schedule exactly."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / (cfg.warmup_steps + 1)
+    if cfg.lr_schedule == "cosine":
+        progress = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
+        return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    return cfg.lr
 
 
 def _distributed() -> tuple[int, int, torch.device]:
@@ -420,10 +514,12 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
                 csv.writer(f).writerow(LOG_COLUMNS)
     infos: dict[str, Any] = {
         "software": software_versions(), "best_pesq": None,
-        "training_data": f"{cfg.data.kind}: {cfg.data.train_items} items of "
-                         f"{cfg.data.seconds} s at {cfg.data.sample_rates} Hz",
-        "licence": "synthetic signals, no licence restrictions" if cfg.data.kind == "synthetic"
-        else "as the training corpora"}
+        "training_data": f"{cfg.data.kind}"
+                         f"{' (' + cfg.data.simulation + ')' if cfg.data.simulation else ''}: "
+                         f"{cfg.data.train_items} items per epoch of {cfg.data.seconds} s at "
+                         f"{cfg.data.sample_rates} Hz",
+        "licence": "as the training corpora" if _uses_corpora(cfg)
+        else "synthetic signals (espeak-ng speech, generated noise), no licence restrictions"}
 
     def checkpoint() -> dict[str, Any]:
         infos["best_pesq"] = best if math.isfinite(best) else None
@@ -453,6 +549,8 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
                                            si_sdr_weight=cfg.si_sdr_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(cfg, step)
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
@@ -462,7 +560,8 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
             history.append(row)
             recent.append(row)
             bar.update(1)
-            bar.set_postfix(loss=f"{row['loss']:.3f}", sdr=f"{parts['si_sdr']:.1f}", fs=rate)
+            bar.set_postfix(loss=f"{row['loss']:.3f}", sdr=f"{parts['si_sdr']:.1f}", fs=rate,
+                            lr=f"{learning_rate(cfg, step - 1):.1e}")
             last = step >= cfg.max_steps
             if step % cfg.validate_every == 0 or last:
                 if is_main:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
 
+from audio.tts import espeak_available
 from se.systems import NeuralSystem
 from se.train import (
     LAST_FILE,
@@ -19,6 +21,8 @@ from se.train import (
     DataConfig,
     SyntheticPairs,
     TrainConfig,
+    learning_rate,
+    make_datasets,
     rate_batches,
     train,
 )
@@ -123,3 +127,65 @@ def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
                 timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert torch.load(tmp_path / "out" / LAST_FILE, weights_only=True)["step"] == 2
+
+
+@pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed")
+def test_trains_on_simulated_espeak_mixtures_and_exports_a_small_model(tmp_path: Path) -> None:
+    sim = tmp_path / "sim.yaml"
+    sim.write_text(yaml.safe_dump({"seed": 3, "max_seconds": 2.0, "sources": {
+        "synthetic": {"utterances": 4, "languages": ["en-us"], "variants": [None]}}}))
+    cfg = _tiny(max_steps=3, validate_every=3, data=DataConfig(
+        kind="simulation", simulation=str(sim), train_items=6, val_items=2, seconds=0.5,
+        val_seconds=1.0, sample_rates=[8000, 16000]))
+    result = train(cfg, tmp_path / "run", progress=False)
+    assert result["step"] == 3
+    dataset, val = make_datasets(cfg)
+    noisy, clean, rate = dataset[0]
+    assert rate in (8000, 16000) and noisy.shape == clean.shape == (rate // 2,)
+    assert not torch.equal(noisy, clean)  # degraded, not a copy of the target
+    assert set(val.item_sample_rates) <= {8000, 16000}
+    ckpt = torch.load(tmp_path / "run" / MODEL_FILE, weights_only=True)
+    assert "simulation" in ckpt["infos"]["training_data"]
+    assert "no licence restrictions" in ckpt["infos"]["licence"]
+
+    target = tmp_path / "ship" / "demo.pt"
+    proc = _run("-m", "se.export", str(tmp_path / "run" / MODEL_FILE), str(target),
+                "--note", "tiny test run")
+    assert proc.returncode == 0, proc.stderr
+    shipped = torch.load(target, weights_only=True)
+    assert "optimizer" not in shipped and shipped["infos"]["note"] == "tiny test run"
+    assert target.stat().st_size < (tmp_path / "run" / MODEL_FILE).stat().st_size / 2
+    system = NeuralSystem(target)
+    x = noisy.numpy()
+    assert system.problem is None and system.enhance(x, rate).shape == x.shape
+
+
+def test_export_refuses_what_is_not_a_training_checkpoint(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    proc = _run("-m", "se.export", str(bad), str(tmp_path / "out.pt"))
+    assert proc.returncode == 2 and "not a readable checkpoint" in proc.stderr
+    assert not (tmp_path / "out.pt").exists()
+
+
+def test_cosine_schedule_warms_up_then_decays_to_five_percent() -> None:
+    cfg = _tiny(max_steps=100, lr=0.01, lr_schedule="cosine", warmup_steps=10)
+    rates = [learning_rate(cfg, step) for step in range(100)]
+    assert rates[0] < rates[5] < rates[9] <= 0.01
+    assert all(a >= b for a, b in pairwise(rates[10:]))
+    assert rates[-1] == pytest.approx(0.0005, rel=0.05)
+    assert learning_rate(_tiny(max_steps=100, lr=0.01), 99) == 0.01
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"data": {"kind": "simulation"}}, "data.simulation must name"),
+    ({"data": {"kind": "simulation", "simulation": "missing.yaml"}}, "missing.yaml"),
+    ({"lr_schedule": "linear"}, "lr_schedule must be"),
+])
+def test_bad_simulation_settings_are_one_line(tmp_path: Path, change: dict, words: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(change))
+    proc = _run("-m", "se.train", "--config", str(path), "--out", str(tmp_path / "out"))
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and len(lines) == 1 and words in lines[0], proc.stderr
+    assert not (tmp_path / "out").exists()
