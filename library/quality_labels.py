@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -184,14 +185,19 @@ def _unpack(archive: Path, folder: Path) -> None:
         target.write_bytes(data if isinstance(data, bytes) else Path(data).read_bytes())
 
 
-def import_label_set(session: Session, store: AudioStore, labels_file: Path,
-                     audio_zip: Path | None, name: str, *, fmt: str = "auto",
-                     max_seconds: float | None = None) -> UploadReport:
+def import_label_set(begin: Callable[[], AbstractContextManager[Session]], store: AudioStore,
+                     labels_file: Path, audio_zip: Path | None, name: str, *,
+                     fmt: str = "auto", max_seconds: float | None = None) -> UploadReport:
     """Check a label file and its audio zip whole, then store the audio as clips (dataset
-    ``name``) and one :class:`~db.models.PublicLabel` per row, in the caller's transaction.
+    ``name``) and one :class:`~db.models.PublicLabel` per row, in one transaction.
 
     Audio paths in the file are relative to the zip's root. Every problem of the file and
-    its audio (decoded in full) is collected first, each with its line.
+    its audio (decoded in full) is collected first, each with its line, outside any
+    transaction, so a long check never holds the database's write lock.
+
+    Args:
+        begin: opens one write transaction (``sessionmaker.begin`` or the app's
+            ``AppContext.write``).
 
     Raises:
         LabelUploadError: any problem; nothing is stored.
@@ -199,9 +205,8 @@ def import_label_set(session: Session, store: AudioStore, labels_file: Path,
     name = name.strip()
     if not name or any(ch.isspace() for ch in name):
         raise LabelUploadError(["give the label set a name without spaces"])
-    if session.scalar(select(PublicLabel.id).where(PublicLabel.dataset == name).limit(1)):
-        raise LabelUploadError([f"a label set named '{name}' is already imported; "
-                                "choose another name"])
+    with begin() as session:
+        _check_name_free(session, name)
     folder = Path(tempfile.mkdtemp(prefix="labels-"))
     try:
         if audio_zip is not None:
@@ -218,9 +223,17 @@ def import_label_set(session: Session, store: AudioStore, labels_file: Path,
         except LabelError as exc:
             raise LabelUploadError([line.replace(f"{folder}/", "")
                                     for line in exc.lines(limit=len(exc.problems))]) from exc
-        return _store(session, store, table, name, folder, max_seconds)
+        with begin() as session:
+            _check_name_free(session, name)
+            return _store(session, store, table, name, folder, max_seconds)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_name_free(session: Session, name: str) -> None:
+    if session.scalar(select(PublicLabel.id).where(PublicLabel.dataset == name).limit(1)):
+        raise LabelUploadError([f"a label set named '{name}' is already imported; "
+                                "choose another name"])
 
 
 def _store(session: Session, store: AudioStore, table: LabelTable, name: str, folder: Path,

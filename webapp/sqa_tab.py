@@ -107,10 +107,9 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         if not labels_file:
             raise gr.Error("choose the label file (CSV) and the zip of its audio")
         try:
-            with context.write() as session:
-                report = import_label_set(session, context.store, Path(labels_file),
-                                          Path(audio_zip) if audio_zip else None, name,
-                                          fmt=fmt, max_seconds=context.settings.max_seconds)
+            report = import_label_set(context.write, context.store, Path(labels_file),
+                                      Path(audio_zip) if audio_zip else None, name, fmt=fmt,
+                                      max_seconds=context.settings.max_seconds)
         except LabelUploadError as exc:
             lines = "\n".join(f"- {p}" for p in exc.problems[:200])
             return f"**Nothing was imported** ({len(exc.problems)} problems):\n\n{lines}"
@@ -139,6 +138,8 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
                     on_step=lambda step, total, loss: updates.put((step, total, loss)))
             except QualityModelError as exc:
                 outcome["error"] = str(exc)
+            except Exception as exc:  # shown to the user rather than lost in a thread
+                outcome["error"] = f"training failed: {type(exc).__name__}: {exc}"
 
         worker = threading.Thread(target=work, daemon=True, name="sqa-train")
         worker.start()

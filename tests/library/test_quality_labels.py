@@ -40,8 +40,7 @@ def _stored_files(store) -> int:
 def test_upload_stores_clips_and_labels(sessions, store, tmp_path):
     need_espeak()
     csv, archive = write_label_set(tmp_path / "set", samples=2)
-    with sessions.begin() as s:
-        report = import_label_set(s, store, csv, archive, "mini")
+    report = import_label_set(sessions.begin, store, csv, archive, "mini")
     assert (report.labels, report.clips, report.new_clips, report.listeners) == (16, 8, 8, 2)
     assert _count(sessions, PublicLabel) == 16 and _stored_files(store) == 8
     with sessions() as s:
@@ -52,8 +51,8 @@ def test_upload_stores_clips_and_labels(sessions, store, tmp_path):
     assert table["utterance_id"].str.fullmatch(r"clip\d+").all()
     assert set(table["listener_id"]) == {"mini:L1", "mini:L2"}
     assert all(path.endswith(".flac") for path in table["wav_path"])
-    with sessions.begin() as s, pytest.raises(LabelUploadError, match="already imported"):
-        import_label_set(s, store, csv, archive, "mini")
+    with pytest.raises(LabelUploadError, match="already imported"):
+        import_label_set(sessions.begin, store, csv, archive, "mini")
 
 
 @pytest.mark.parametrize("case, expected", [
@@ -74,8 +73,8 @@ def test_bad_uploads_store_nothing_and_name_the_line(sessions, store, tmp_path, 
     else:
         rows = ["clean/s0.wav,clean,s0,7,L1"]
     csv, archive = write_label_set(tmp_path / case, samples=1, rows=rows, leave_out=leave_out)
-    with sessions.begin() as s, pytest.raises(LabelUploadError, match=expected) as caught:
-        import_label_set(s, store, csv, archive, case)
+    with pytest.raises(LabelUploadError, match=expected) as caught:
+        import_label_set(sessions.begin, store, csv, archive, case)
     assert "/tmp" not in str(caught.value)  # paths as in the zip, not the server's
     assert _count(sessions, PublicLabel) == 0 and _count(sessions, Clip) == 0
     assert _stored_files(store) == 0
@@ -85,8 +84,8 @@ def test_every_problem_is_listed_at_once(sessions, store, tmp_path):
     need_espeak()
     rows = ["clean/s0.wav,clean,s0,abc,L1", "gone.wav,clean,s9,3,L1", "clean/s0.wav,,s0,3,L2"]
     csv, archive = write_label_set(tmp_path / "many", samples=1, rows=rows)
-    with sessions.begin() as s, pytest.raises(LabelUploadError) as caught:
-        import_label_set(s, store, csv, archive, "many")
+    with pytest.raises(LabelUploadError) as caught:
+        import_label_set(sessions.begin, store, csv, archive, "many")
     text = "\n".join(caught.value.problems)
     assert "line 2:" in text and "line 3: audio not found: gone.wav" in text
     assert "line 4: system_id is empty" in text

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from db.models import SqaPrediction
 from library.clips import ClipFilter, list_clips
+from library.comparison import comparison_inputs, run_comparison
 from library.quality_labels import import_label_set, training_labels
 from library.quality_models import (
     QualityModelError,
@@ -22,6 +23,7 @@ from library.quality_models import (
     train_model,
 )
 from library.quality_scoring import score_library, suggest_clips
+from se.systems.registry import get_system
 from tests.library.quality_set import need_espeak, write_label_set
 
 METRIC_KEYS = {f"{level}_{name}" for level in ("utt", "sys")
@@ -33,8 +35,7 @@ def labelled(sessions, store, tmp_path):
     """A library holding a 16-clip label set (4 conditions x 4 sentences, 2 listeners)."""
     need_espeak()
     csv, archive = write_label_set(tmp_path / "set", samples=4)
-    with sessions.begin() as s:
-        import_label_set(s, store, csv, archive, "mini")
+    import_label_set(sessions.begin, store, csv, archive, "mini")
     with sessions() as s:
         return training_labels(s, store, label_sets=["mini"])
 
@@ -133,6 +134,13 @@ def test_scoring_is_cached_and_suggestions_are_the_least_certain(sessions, store
     assert int(suggested["clip_id"].iloc[0]) == top.clip_id
     assert {r.id: r.predicted_mos for r in table} == pytest.approx(
         {r.clip_id: r.mos for r in rows})
+    # The Compare tab's per-clip rows carry it too (the identity system's output is its input).
+    with sessions() as s:
+        inputs = comparison_inputs(s, "mini")[:2]
+    compared = run_comparison(sessions, store, inputs, [get_system("unprocessed")], ["si_sdr"])
+    by_clip = {r.clip_id: r.mos for r in rows}
+    assert compared["predicted_mos"].tolist() == pytest.approx(
+        [by_clip[int(c)] for c in compared["output_clip_id"]])
 
 
 def test_bad_training_requests_are_refused_before_any_work(sessions, store, tmp_path,
