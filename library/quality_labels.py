@@ -24,6 +24,7 @@ from audio.io import AudioError, load_audio
 from db.models import (
     Clip,
     ClipOrigin,
+    Dataset,
     ItemRole,
     ListeningTest,
     ListeningTestItem,
@@ -231,9 +232,13 @@ def import_label_set(begin: Callable[[], AbstractContextManager[Session]], store
 
 
 def _check_name_free(session: Session, name: str) -> None:
+    """The set's clips form a library dataset of the same name, so both must be new."""
     if session.scalar(select(PublicLabel.id).where(PublicLabel.dataset == name).limit(1)):
         raise LabelUploadError([f"a label set named '{name}' is already imported; "
                                 "choose another name"])
+    if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
+        raise LabelUploadError([f"the library already has a dataset named '{name}'; "
+                                "choose another name for the label set"])
 
 
 def _store(session: Session, store: AudioStore, table: LabelTable, name: str, folder: Path,

@@ -17,7 +17,7 @@ from db.models import (
     SessionItem,
     Vote,
 )
-from library.clips import LibraryError, add_clip
+from library.clips import LibraryError, add_clip, get_or_create_dataset
 from library.quality_labels import (
     LabelUploadError,
     import_label_set,
@@ -53,6 +53,11 @@ def test_upload_stores_clips_and_labels(sessions, store, tmp_path):
     assert all(path.endswith(".flac") for path in table["wav_path"])
     with pytest.raises(LabelUploadError, match="already imported"):
         import_label_set(sessions.begin, store, csv, archive, "mini")
+    with pytest.raises(LabelUploadError, match="already has a dataset named 'demo'"):
+        with sessions.begin() as s:
+            get_or_create_dataset(s, "demo")
+        import_label_set(sessions.begin, store, csv, archive, "demo")
+    assert _count(sessions, PublicLabel) == 16
 
 
 @pytest.mark.parametrize("case, expected", [

@@ -40,11 +40,12 @@ def labelled(sessions, store, tmp_path):
         return training_labels(s, store, label_sets=["mini"])
 
 
-def _train(sessions, store, tmp_path, table, name="m1", steps=40, split="clip"):
+def _train(sessions, store, tmp_path, table, name="m1", steps=40, split="clip", init=None):
     losses = []
     model_id, points = train_model(
         sessions, store, tmp_path / "models", table,
-        TrainingRequest(name=name, split=split, steps=steps, size="tiny", batch_size=8),
+        TrainingRequest(name=name, split=split, steps=steps, size="tiny", batch_size=8,
+                        init_model_id=init),
         describe_data(table, [], ["mini"]), on_step=lambda step, total, loss: losses.append(
             (step, total, loss)))
     return model_id, points, losses
@@ -84,6 +85,12 @@ def test_registry_activates_one_model_and_refuses_bad_folders(sessions, store, t
     with sessions() as s:
         assert active_model(s).id == second
         assert [m.is_active for m in list_models(s)] == [True, False]
+    tuned, _, losses = _train(sessions, store, tmp_path, labelled, name="tuned", steps=2,
+                              split="system", init=first)  # fine-tunes the first model
+    with sessions() as s:
+        info = next(m for m in list_models(s) if m.id == tuned)
+    assert len(losses) == 2 and not info.is_active and info.split_mode == "system"
+    assert info.metrics["model"]["utt_MSE"] is not None
     with sessions.begin() as s, pytest.raises(QualityModelError, match="no model checkpoint"):
         register_model(s, "empty", "trained", tmp_path)
     with sessions.begin() as s:
