@@ -3,8 +3,12 @@ against human MOS per utterance and per system, residuals, and the metric compar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import plotly.graph_objects as go
+
+from library.quality_models import ModelInfo
 
 LEVELS = (("utt", "utterance"), ("sys", "system"))
 NAMES = ("MSE", "LCC", "SRCC", "KTAU")
@@ -89,3 +93,25 @@ def points_table(points: pd.DataFrame) -> pd.DataFrame:
     columns = ["clip_id", "name", "system_id", "dataset", "mos", "pred", "dnsmos_ovrl",
                "dnsmos_p808"]
     return points[[c for c in columns if c in points]].round(3)
+
+
+REGISTRY_COLUMNS = ["id", "name", "active", "kind", "created", "data", "split", "utt_LCC",
+                    "utt_SRCC", "sys_LCC", "sys_SRCC", "utt_MSE"]
+
+
+def registry_table(models: Sequence[ModelInfo]) -> pd.DataFrame:
+    """The registered models, one row each, with what they learnt from and their own
+    held-out scores."""
+    rows = []
+    for m in models:
+        data = m.training_data or {}
+        own = (m.metrics or {}).get("model") or {}
+        row = {"id": m.id, "name": m.name, "active": "yes" if m.is_active else "",
+               "kind": m.kind, "created": f"{m.created_at:%Y-%m-%d %H:%M}",
+               "data": ", ".join(data.get("sources", [])) + (
+                   f" ({data['ratings']} ratings)" if "ratings" in data else ""),
+               "split": m.split_mode or ""}
+        for key in REGISTRY_COLUMNS[7:]:
+            row[key] = None if own.get(key) is None else round(own[key], 3)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=REGISTRY_COLUMNS)

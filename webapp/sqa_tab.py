@@ -38,6 +38,7 @@ from webapp.sqa_charts import (
     loss_figure,
     metrics_table,
     points_table,
+    registry_table,
     residual_figure,
     system_scatter,
     utterance_scatter,
@@ -63,30 +64,15 @@ def _status(context: AppContext) -> str:
 
 def _registry(context: AppContext) -> pd.DataFrame:
     with context.sessions() as session:
-        models = list_models(session)
-    rows = []
-    for m in models:
-        data = m.training_data or {}
-        own = (m.metrics or {}).get("model") or {}
-        row = {"id": m.id, "name": m.name, "active": "yes" if m.is_active else "",
-               "kind": m.kind, "created": f"{m.created_at:%Y-%m-%d %H:%M}",
-               "data": ", ".join(data.get("sources", [])) + (
-                   f" ({data['ratings']} ratings)" if "ratings" in data else ""),
-               "split": m.split_mode or ""}
-        for key in ("utt_LCC", "utt_SRCC", "sys_LCC", "sys_SRCC", "utt_MSE"):
-            row[key] = None if own.get(key) is None else round(own[key], 3)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["id", "name", "active", "kind", "created", "data",
-                                       "split", "utt_LCC", "utt_SRCC", "sys_LCC", "sys_SRCC",
-                                       "utt_MSE"])
+        return registry_table(list_models(session))
 
 
-def _results(metrics: dict | None):
+def _results(metrics: dict | None, colour: str = "system_id"):
     """Metric table, two scatters, residuals and the held-out table of stored results."""
     points = pd.DataFrame((metrics or {}).get("points") or [])
     if points.empty:
         return None, None, None, None, None
-    return (metrics_table(metrics), utterance_scatter(points), system_scatter(points),
+    return (metrics_table(metrics), utterance_scatter(points, colour), system_scatter(points),
             residual_figure(points), points_table(points))
 
 
@@ -116,7 +102,8 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         return f"**{report.summary()}**"
 
     def train(tests: list[str], sets: list[str], split: str, fraction: float, steps: float,
-              size: str, from_active: bool, name: str, progress: gr.Progress = gr.Progress()):
+              size: str, from_active: bool, name: str, colour: str,
+              progress: gr.Progress = gr.Progress()):
         try:
             with context.sessions() as session:
                 table = training_labels(session, context.store, [int(t) for t in tests or []],
@@ -146,7 +133,7 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         steps_seen: list[int] = []
         losses: list[float] = []
         total = request.steps
-        skip = [gr.skip()] * 7
+        skip = [gr.skip()] * 8
         while worker.is_alive() or not updates.empty():
             worker.join(timeout=0.7)
             fresh = False
@@ -165,10 +152,10 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         model_id, _ = outcome["model"]
         with context.sessions() as session:
             info = get_model(session, model_id)
-        yield (loss_figure(steps_seen, losses, total), *_results(info.metrics),
-               _registry(context), _status(context))
+        yield (loss_figure(steps_seen, losses, total), *_results(info.metrics, colour),
+               _registry(context), _status(context), model_id)
 
-    def show(model_id: float | None):
+    def show(model_id: float | None, colour: str):
         if not model_id:
             raise gr.Error("select a model in the table first")
         try:
@@ -178,7 +165,13 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
             raise gr.Error(str(exc)) from exc
         if not info.metrics:
             gr.Info(f"'{info.name}' has no held-out results stored (it was not trained here)")
-        return _results(info.metrics)
+        return *_results(info.metrics, colour), info.id
+
+    def recolour(model_id: int | None, colour: str):
+        if not model_id:
+            return gr.skip()
+        with context.sessions() as session:
+            return _results(get_model(session, model_id).metrics, colour)[1]
 
     def activate(model_id: float | None):
         if not model_id:
@@ -246,6 +239,9 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
     metrics = gr.Dataframe(label="Held-out clips: this model beside DNSMOS on the same clips "
                                  "(MSE lower is better; LCC, SRCC, KTAU higher)",
                            interactive=False, elem_id="sqa-metrics")
+    colour = gr.Radio([("system", "system_id"), ("dataset", "dataset")], value="system_id",
+                      label="Colour the utterances by")
+    shown_model = gr.State(None)
     with gr.Row():
         scatter_utt = gr.Plot(label="Predicted vs human MOS per utterance",
                               elem_id="sqa-scatter-utt")
@@ -278,12 +274,14 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
     refresh = [tests, sets, status, registry]
     upload_button.click(upload, [labels_file, audio_zip, set_name, fmt], upload_report).then(
         sources, None, refresh)
-    train_button.click(train, [tests, sets, split, fraction, steps, size, from_active, name],
-                       [loss, *results, registry, status], show_progress_on=[loss])
+    train_button.click(train, [tests, sets, split, fraction, steps, size, from_active, name,
+                               colour], [loss, *results, registry, status, shown_model],
+                       show_progress_on=[loss])
+    colour.change(recolour, [shown_model, colour], scatter_utt)
     points.select(pick_row, None, point_clip)
     point_clip.change(play, point_clip, player)
     registry.select(pick_row, None, model_id)
-    show_button.click(show, model_id, results)
+    show_button.click(show, [model_id, colour], [*results, shown_model])
     activate_button.click(activate, model_id, [registry, status])
     score_button.click(score, None, score_report)
     suggest_button.click(suggest, count, suggestions)
