@@ -15,7 +15,7 @@ def test_upload_train_and_see_metrics_and_scatter(admin_page, tmp_path):
     need_espeak()
     page = admin_page
     page.get_by_role("tab", name="Quality model").click()
-    expect(page.locator("#sqa-status")).to_contain_text("model")
+    expect(page.locator("#sqa-status")).to_contain_text("model", timeout=30_000)
 
     # A broken upload first: nothing is imported and the line is named.
     bad_csv, bad_zip = write_label_set(tmp_path / "bad", samples=1,
@@ -26,7 +26,7 @@ def test_upload_train_and_see_metrics_and_scatter(admin_page, tmp_path):
     page.locator("#sqa-set-name textarea, #sqa-set-name input").first.fill("browserbad")
     page.locator("#sqa-upload").click()
     report = page.locator("#sqa-upload-report")
-    expect(report).to_contain_text("Nothing was imported")
+    expect(report).to_contain_text("Nothing was imported", timeout=60_000)
     expect(report).to_contain_text("line 2: score is empty or NaN")
 
     csv, archive = write_label_set(tmp_path / "good", samples=3)
@@ -36,9 +36,10 @@ def test_upload_train_and_see_metrics_and_scatter(admin_page, tmp_path):
     page.locator("#sqa-zip input[type=file]").set_input_files(str(archive))
     page.locator("#sqa-set-name textarea, #sqa-set-name input").first.fill("browserset")
     page.locator("#sqa-upload").click()
-    expect(report).to_contain_text("Label set 'browserset': 24 labels of 12 clips")
+    expect(report).to_contain_text("Label set 'browserset': 24 labels of 12 clips",
+                                  timeout=60_000)
 
-    page.locator("#sqa-sets").get_by_text("browserset", exact=False).click()
+    page.locator("#sqa-sets").get_by_text("browserset", exact=False).click(timeout=30_000)
     page.locator("#sqa-split").get_by_text("held-out clips").click()
     page.locator("#sqa-size").get_by_text("tiny").click()
     page.locator("#sqa-steps input").fill("30")
@@ -55,5 +56,5 @@ def test_upload_train_and_see_metrics_and_scatter(admin_page, tmp_path):
     expect(scatter).to_be_visible()
     expect(scatter).to_contain_text("human MOS")
     expect(scatter.locator(".scatterlayer .point")).not_to_have_count(0)
-    expect(page.locator("#sqa-registry")).to_contain_text("browser-tiny")
+    expect(page.locator("#sqa-registry")).to_contain_text("browser-tiny", timeout=30_000)
     expect(page.locator("#sqa-registry")).to_contain_text("label set browserset")
