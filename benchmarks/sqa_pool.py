@@ -28,7 +28,7 @@ RECIPE = Path(__file__).resolve().parents[1] / "conf" / "sqa" / "pretrain.yaml"
 POOL_FILE = "pool.json"
 #: Conditions whose index is 2 modulo this are held out (the third clean one among them).
 HELD_OUT_EVERY = 4
-#: Dataset name of the simulated votes.
+#: Dataset name of the simulated ratings.
 VOTE_DATASET = "sim_listeners"
 
 
@@ -74,15 +74,18 @@ def make_pool(cfg: PretrainConfig, folder: Path, *, progress: bool = True
     return records
 
 
-def write_votes(votes: Sequence[tuple[str, str, int]], records: dict[str, dict],
-                path: Path) -> Path:
-    """An URGENT Track 2 CSV of single votes (``listener_id`` per row)."""
+def write_mos_labels(votes: Sequence[tuple[str, str, int]], records: dict[str, dict],
+                     path: Path) -> Path:
+    """An URGENT Track 2 CSV with one row per voted clip: the mean of its votes (training on
+    clip MOS keeps an epoch as long for every budget, which this benchmark's CPU needs)."""
+    sums: dict[str, list[int]] = {}
+    for clip, _, vote in votes:
+        sums.setdefault(clip, []).append(vote)
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["wav_path", "system_id", "sample_id", "score", "listener_id",
-                         "dataset"])
-        for clip, listener, vote in votes:
+        writer.writerow(["wav_path", "system_id", "sample_id", "score", "dataset"])
+        for clip, values in sums.items():
             r = records[clip]
-            writer.writerow([r["wav_path"], r["system_id"], r["sample_id"], vote, listener,
-                             VOTE_DATASET])
+            writer.writerow([r["wav_path"], r["system_id"], r["sample_id"],
+                             f"{np.mean(values):.4f}", VOTE_DATASET])
     return path

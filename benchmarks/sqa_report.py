@@ -96,9 +96,11 @@ def write_report(result: dict, context: dict, path: Path | None) -> str:
         f"- Listeners: {s['listeners']} simulated (`benchmarks/sqa_listeners.py`); "
         f"held-out MOS = mean of {s['test_votes']} votes per clip; training votes spread "
         "evenly over the training clips, the smaller budgets being the first votes.",
-        f"- Fine-tuning: `sqa.train.train`, batch {t['batch_size']}, lr {t['lr']}, crops of "
-        f"{t['max_seconds']} s, tau {t['tau']}, steps per budget as in the table, the same "
-        f"for both starts; pretrained = `{context['init']}`, scratch = the same compact "
+        f"- Fine-tuning: `sqa.train.train` on one row per voted clip (the mean of its votes; "
+        f"every training clip has a vote at each budget), {s['epochs']} epochs, batch "
+        f"{t['batch_size']}, lr {t['lr']}, crops of {t['max_seconds']} s, tau {t['tau']}, "
+        f"the same for both starts, {s['jobs']} runs at a time in single-thread processes; "
+        f"pretrained = `{context['init']}`, scratch = the same compact "
         "architecture, random weights. The `pretrained, 0 votes` row is the checkpoint "
         "as shipped.",
         "- System level: means per condition over the held-out conditions.",

@@ -16,6 +16,7 @@ the model folder itself: ``model.pt`` without optimizer state, ``train_log.csv``
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -25,7 +26,7 @@ import yaml
 
 from audio.degrade_config import ConfigError
 from audio.tts import espeak_available, espeak_version
-from sqa.checkpoint import MODEL_FILE, CheckpointError, read_checkpoint, save_checkpoint
+from sqa.checkpoint import LAST_FILE, MODEL_FILE, CheckpointError, read_checkpoint, save_checkpoint
 from sqa.pretrain_config import PSEUDO_METRICS, PretrainConfig, read_config
 from sqa.pseudo_labels import metric_scorer, write_label_csv
 from sqa.synthetic_data import make_clips
@@ -35,6 +36,8 @@ LABELS_FILE = "labels.csv"
 CONFIG_FILE = "pretrain.yaml"
 #: The data settings the clips were made from; data is reused only when they match.
 DATA_STAMP = "data_config.yaml"
+#: Clips, rows and seconds of making the data, reported again when it is reused.
+DATA_SUMMARY = "summary.json"
 
 
 def _data_settings(cfg: PretrainConfig) -> dict:
@@ -47,22 +50,26 @@ def make_data(cfg: PretrainConfig, folder: Path, *, progress: bool = True) -> tu
                                                                                      dict]:
     """The pseudo-labelled CSV of ``cfg`` in ``folder`` (made unless already there from the
     same settings) and a summary: clips, rows written, seconds taken."""
-    labels, stamp = folder / LABELS_FILE, folder / DATA_STAMP
+    labels, stamp, made = folder / LABELS_FILE, folder / DATA_STAMP, folder / DATA_SUMMARY
     settings = _data_settings(cfg)
-    if labels.is_file() and stamp.is_file() and yaml.safe_load(
+    if labels.is_file() and stamp.is_file() and made.is_file() and yaml.safe_load(
             stamp.read_text(encoding="utf-8")) == settings:
-        rows = sum(1 for _ in labels.open(encoding="utf-8")) - 1
-        return labels, {"clips": rows, "rows": rows, "seconds": 0.0, "reused": True}
-    if folder.exists():
+        return labels, {**json.loads(made.read_text(encoding="utf-8")), "reused": True}
+    if folder.exists() and any(folder.iterdir()) and not stamp.is_file():
+        raise ValueError(f"{folder} holds files that sqa.pretrain did not make; nothing was "
+                         "changed (choose another --out)")
+    if folder.exists():  # data of other settings: made anew
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     start = time.monotonic()
     records = make_clips(cfg, folder, metric_scorer(cfg.pseudo_mos), progress=progress)
     write_label_csv(records, labels)
     stamp.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
-    rows = sum(1 for _ in labels.open(encoding="utf-8")) - 1
-    return labels, {"clips": len(records), "rows": rows,
-                    "seconds": round(time.monotonic() - start, 1), "reused": False}
+    summary = {"clips": len(records),
+               "rows": sum(1 for _ in labels.open(encoding="utf-8")) - 1,
+               "seconds": round(time.monotonic() - start, 1)}
+    made.write_text(json.dumps(summary), encoding="utf-8")
+    return labels, {**summary, "reused": False}
 
 
 def train_config(cfg: PretrainConfig, labels: Path, out: Path) -> TrainConfig:
@@ -94,9 +101,11 @@ def pretrain(cfg: PretrainConfig, out: str | Path, *, progress: bool = True) -> 
     """Make the data, train, export into ``out``; returns the summary stored in the model."""
     out = Path(out)
     labels, data = make_data(cfg, out / "data", progress=progress)
+    resumed = (out / "train" / LAST_FILE).is_file()
     start = time.monotonic()
     result = train(train_config(cfg, labels, out / "train"), progress=progress)
     summary = {"data": data, "train_seconds": round(time.monotonic() - start, 1),
+               "train_resumed": resumed,
                "steps": result["step"], "best_val_utt_lcc": result["best"],
                "espeak_ng": espeak_version() or ""}
     export(out / "train", out, cfg, summary)
@@ -125,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     data = summary["data"]
-    print(f"pretrained on {data['rows']} clips ({'reused' if data['reused'] else 'made in'}"
+    print(f"pretrained on {data['rows']} clips ({'reused, ' if data['reused'] else ''}made in"
           f" {data['seconds']:g} s), {summary['steps']} steps in {summary['train_seconds']:g}"
           f" s; model in {args.out}", file=sys.stderr)
     return 0
