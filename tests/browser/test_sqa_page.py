@@ -47,7 +47,7 @@ def test_upload_train_and_see_metrics_and_scatter(admin_page, tmp_path):
     page.locator("#sqa-train").click()
 
     metrics = page.locator("#sqa-metrics")
-    expect(metrics).to_contain_text("DNSMOS P.808", timeout=90_000)
+    expect(metrics).to_contain_text("DNSMOS P.808", timeout=180_000)
     expect(metrics).to_contain_text("this model")
     expect(metrics).to_contain_text("DNSMOS OVRL")
     expect(metrics).to_contain_text("utterance LCC")
