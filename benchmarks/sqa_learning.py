@@ -183,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     result = run(settings, args.init, work)
     result["wall_minutes"] = (time.monotonic() - start) / 60
     out = args.out or (None if args.quick else RESULTS)
-    context = {"settings": settings, "tune": TUNE, "seed": SEED, "init": args.init,
+    init = args.init.resolve()
+    shown = init.relative_to(ROOT) if init.is_relative_to(ROOT) else init
+    context = {"settings": settings, "tune": TUNE, "seed": SEED, "init": shown,
                "date": date.today().isoformat(), "cpu": platform.processor() or
                platform.machine(), "torch": torch.__version__}
     report = write_report(result, context, out)

@@ -116,8 +116,9 @@ def write_report(result: dict, context: dict, path: Path | None) -> str:
         "- System level: means per condition over the held-out conditions.",
         f"- Speed: {s['speed_clips']} clips of 4 s at 16 kHz, log-mel features and model, "
         "`torch.set_num_threads(2)`.", "",
-        "Stage times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in result["times"].items())
-        + ".", ""])
+        "Stage times (s): " + ", ".join(
+            f"{k} {'0 (made by an earlier run, cached)' if v < 1 else f'{v:.0f}'}"
+            for k, v in result["times"].items()) + ".", ""])
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         png = plot(result, path.with_suffix(".png"))
