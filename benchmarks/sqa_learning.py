@@ -1,6 +1,7 @@
 """Learning curves of the quality model from simulated votes, against DNSMOS, and its speed.
 
     python -m benchmarks.sqa_learning [--quick] [--init checkpoints/sqa/pretrained]
+    python -m benchmarks.sqa_learning --speed-only   # remeasure speed, keep the curves
 
 Simulated listeners (:mod:`benchmarks.sqa_listeners`: a latent quality from each clip's
 degradation parameters, per-listener slope and bias, vote noise, votes rounded to 1..5)
@@ -9,8 +10,10 @@ rate clips of synthetic conditions (:mod:`benchmarks.sqa_pool`). The model is fi
 (averaged per clip), from the pretrained checkpoint and from scratch, two runs at a time in
 single-thread processes, and scored on the held-out conditions
 (MOS of ``TEST_VOTES`` votes per clip) beside DNSMOS OVRL and P.808 zero-shot. Speed: clips
-of 4 s at 16 kHz per second on CPU with 2 threads, features included, in batches and one
-by one. Writes ``benchmarks/results/sqa_learning.md`` and ``sqa_learning.png``.
+of 4 s at 16 kHz per second on CPU with 2 threads, features included, in batches
+(:func:`sqa.predict.predict_batch`) and one by one. Writes
+``benchmarks/results/sqa_learning.md`` and ``sqa_learning.png``; ``--speed-only`` measures
+the speed again and rewrites only its lines there (and in the ``.json``).
 """
 
 from __future__ import annotations
@@ -42,20 +45,22 @@ from benchmarks.sqa_pool import (  # noqa: E402
     pool_config,
     write_mos_labels,
 )
-from benchmarks.sqa_report import write_report  # noqa: E402
+from benchmarks.sqa_report import update_speed, write_report  # noqa: E402
 from sqa.checkpoint import load_model  # noqa: E402
-from sqa.features import FeatureCache, log_mel  # noqa: E402
+from sqa.features import FeatureCache  # noqa: E402
 from sqa.metrics import evaluate  # noqa: E402
-from sqa.predict import predict, predict_features  # noqa: E402
+from sqa.predict import predict, predict_batch, predict_features  # noqa: E402
 from sqa.pretrain_config import read_config  # noqa: E402
 from sqa.train import TrainConfig, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "sqa_learning.md"
 FULL = {"conditions": 48, "clips": 5, "utterances": 100, "budgets": (250, 1000, 4000),
-        "epochs": 5, "test_votes": 20, "listeners": 50, "speed_clips": 64, "jobs": 2}
+        "epochs": 5, "test_votes": 20, "listeners": 50, "speed_clips": 256, "jobs": 2}
 QUICK = {"conditions": 8, "clips": 3, "utterances": 12, "budgets": (20, 40), "epochs": 1,
-         "test_votes": 4, "listeners": 10, "speed_clips": 8, "jobs": 2}
+         "test_votes": 4, "listeners": 10, "speed_clips": 32, "jobs": 2}
+#: Clips per batch in the speed measurement.
+SPEED_BATCH = 32
 TUNE = {"batch_size": 16, "lr": 1e-3, "max_seconds": 1.5, "val_fraction": 0.0,
         "epochs": 10_000, "tau": 0.25}
 SEED = 7
@@ -98,26 +103,49 @@ def job(name: str, budget: int, labels: Path | None, out: Path, init: Path | Non
 
 
 def speed(model_dir: Path, clips: int) -> dict[str, float]:
-    """Clips of 4 s at 16 kHz per second of wall time and per CPU-second (the share this
-    process got of a busy machine does not count there): features and model, batched by 32
-    and alone."""
+    """Clips of 4 s per second of wall time and per CPU-second (the share this process got
+    of a busy machine does not count there): log-mel features and model, by
+    :func:`sqa.predict.predict_batch` in batches of ``SPEED_BATCH`` (16 kHz input, and
+    48 kHz input, resampled), and one by one with :func:`sqa.predict.predict`. The load
+    average before and after is kept, since a busy machine makes the wall-time figures
+    pessimistic."""
     torch.set_num_threads(2)
     model, _ = load_model(model_dir)
     rng = np.random.default_rng(0)
     waves = [(0.1 * rng.standard_normal(64_000)).astype(np.float32) for _ in range(clips)]
-    predict(model, waves[0], 16_000)
+    waves_48k = [(0.1 * rng.standard_normal(192_000)).astype(np.float32)
+                 for _ in range(max(SPEED_BATCH, clips // 4))]
+    single = waves[:max(8, clips // 8)]
+    out: dict[str, float] = {"batch": SPEED_BATCH, "clips": len(waves),
+                             "clips_48k": len(waves_48k), "clips_single": len(single),
+                             "load_before": os.getloadavg()[0]}
+    for name, data, rate in (("batched", waves, 16_000), ("batched_48k", waves_48k, 48_000)):
+        predict_batch(model, data[:SPEED_BATCH], rate, batch_size=SPEED_BATCH)  # warm-up
+        start, cpu = time.perf_counter(), time.process_time()
+        for i in range(0, len(data), SPEED_BATCH):
+            predict_batch(model, data[i:i + SPEED_BATCH], rate, batch_size=SPEED_BATCH)
+        out[name] = len(data) / (time.perf_counter() - start)
+        out[f"{name}_per_cpu_second"] = len(data) / (time.process_time() - cpu)
     start, cpu = time.perf_counter(), time.process_time()
-    with torch.no_grad():
-        for i in range(0, clips, 32):
-            feats = [log_mel(w, 16_000, model.feature_config()) for w in waves[i:i + 32]]
-            model(torch.from_numpy(np.stack(feats)))
-    out = {"batched": clips / (time.perf_counter() - start),
-           "batched_per_cpu_second": clips / (time.process_time() - cpu)}
-    start, cpu = time.perf_counter(), time.process_time()
-    for w in waves:
+    for w in single:
         predict(model, w, 16_000)
-    return {**out, "single": clips / (time.perf_counter() - start),
-            "single_per_cpu_second": clips / (time.process_time() - cpu)}
+    out["single"] = len(single) / (time.perf_counter() - start)
+    out["single_per_cpu_second"] = len(single) / (time.process_time() - cpu)
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
+def speed_only(settings: dict, init: Path, out: Path) -> str:
+    """Measure the speed again and rewrite only its lines of the report and the JSON."""
+    start = time.monotonic()
+    speeds = speed(init, settings["speed_clips"])
+    seconds = time.monotonic() - start
+    data = out.with_suffix(".json")
+    result = json.loads(data.read_text(encoding="utf-8")) if data.is_file() else {}
+    result["speed"] = speeds
+    result.setdefault("times", {})["speed"] = seconds
+    data.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    return update_speed(out, result, date.today().isoformat())
 
 
 def run(settings: dict, init: Path, work: Path) -> dict:
@@ -174,10 +202,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None,
                         help=f"results file (default {RESULTS.relative_to(ROOT)}; "
                              "--quick writes none unless given)")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only measure the speed and rewrite its lines of the results "
+                             "(the learning curves are kept)")
     args = parser.parse_args(argv)
     if not (args.init / "model.pt").is_file():
         parser.error(f"no pretrained model at {args.init} (python -m sqa.pretrain ...)")
     settings = QUICK if args.quick else FULL
+    if args.speed_only:
+        print(speed_only(settings, args.init, args.out or RESULTS))
+        return 0
     work = args.work / ("quick" if args.quick else "full")
     start = time.monotonic()
     result = run(settings, args.init, work)

@@ -41,15 +41,63 @@ def targets(result: dict) -> list[str]:
         lines.append(f"- Utterance LCC beyond DNSMOS OVRL by >= {TARGET_LCC_GAIN} after "
                      f"{TARGET_VOTES} votes: {met} ({_fmt(tuned[0]['utt_LCC'])} vs "
                      f"{_fmt(dns)}, {gain:+.3f}).")
-    sp = result["speed"]
-    met = "met" if sp["batched"] >= TARGET_CLIPS_PER_SECOND else "NOT met"
-    lines.append(f"- >= {TARGET_CLIPS_PER_SECOND:g} clips of 4 s per second on 2 threads: "
-                 f"{met} on this shared machine ({sp['batched']:.1f} clips/s of wall time in "
-                 f"batches of 32, {sp['single']:.1f} one by one). Per CPU-second used: "
-                 f"{sp['batched_per_cpu_second']:.0f} clips batched, "
-                 f"{sp['single_per_cpu_second']:.0f} one by one, so two idle cores would "
-                 f"give at most {2 * sp['batched_per_cpu_second']:.0f} clips/s.")
+    lines.append(speed_line(result["speed"]))
     return lines
+
+
+def speed_line(sp: dict) -> str:
+    """The speed target's line of the report."""
+    met = "met" if sp["batched"] >= TARGET_CLIPS_PER_SECOND else "NOT met"
+    text = (f"- >= {TARGET_CLIPS_PER_SECOND:g} clips of 4 s per second on 2 threads: "
+            f"{met} on this shared machine ({sp['batched']:.1f} clips/s of wall time in "
+            f"batches of {sp.get('batch', 32)}")
+    if "batched_48k" in sp:
+        text += f", {sp['batched_48k']:.1f} from 48 kHz input"
+    text += (f"; {sp['single']:.1f} one by one). Per CPU-second used: "
+             f"{sp['batched_per_cpu_second']:.0f} clips batched, "
+             f"{sp['single_per_cpu_second']:.0f} one by one, so two idle cores would "
+             f"give at most {2 * sp['batched_per_cpu_second']:.0f} clips/s")
+    if "load_before" in sp:
+        text += (f" (load average {sp['load_before']:.1f} before and "
+                 f"{sp['load_after']:.1f} after the measurement on 2 cores, so the "
+                 "wall-time figures are pessimistic)")
+    return text + "."
+
+
+def speed_settings(sp: dict, clips: int) -> str:
+    """The speed measurement's line of the settings."""
+    if "clips_48k" not in sp:  # a report from before batched prediction
+        return (f"- Speed: {clips} clips of 4 s at 16 kHz, log-mel features and model, "
+                "`torch.set_num_threads(2)`.")
+    return (f"- Speed: {sp['clips']} clips of 4 s at 16 kHz and {sp['clips_48k']} at 48 kHz "
+            "(resampled), log-mel features and model, `sqa.predict.predict_batch` in "
+            f"batches; {sp['clips_single']} at 16 kHz one by one (`sqa.predict.predict`); "
+            "`torch.set_num_threads(2)`, random noise as audio.")
+
+
+def update_speed(path: Path, result: dict, day: str) -> str:
+    """Replace the speed lines of an existing report (``--speed-only``); the rest stays."""
+    if not path.is_file() or "rows" not in result:
+        raise FileNotFoundError(f"no full report at {path} to update: run the whole "
+                                "benchmark first")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith(f"- >= {TARGET_CLIPS_PER_SECOND:g} clips of 4 s"):
+            lines[i] = speed_line(result["speed"]) + f" Speed remeasured on {day} " \
+                "(`--speed-only`)."
+        elif line.startswith("- Speed:"):
+            lines[i] = speed_settings(result["speed"], result["speed"]["clips"])
+        elif line.startswith("Stage times (s):"):
+            lines[i] = stage_times(result["times"])
+    text = "\n".join(lines)
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+def stage_times(times: dict) -> str:
+    return "Stage times (s): " + ", ".join(
+        f"{k} {'0 (made by an earlier run, cached)' if v < 1 else f'{v:.0f}'}"
+        for k, v in times.items()) + "."
 
 
 def plot(result: dict, path: Path) -> Path | None:
@@ -114,11 +162,8 @@ def write_report(result: dict, context: dict, path: Path | None) -> str:
         "architecture, random weights. The `pretrained, 0 votes` row is the checkpoint "
         "as shipped.",
         "- System level: means per condition over the held-out conditions.",
-        f"- Speed: {s['speed_clips']} clips of 4 s at 16 kHz, log-mel features and model, "
-        "`torch.set_num_threads(2)`.", "",
-        "Stage times (s): " + ", ".join(
-            f"{k} {'0 (made by an earlier run, cached)' if v < 1 else f'{v:.0f}'}"
-            for k, v in result["times"].items()) + ".", ""])
+        speed_settings(result["speed"], s["speed_clips"]), "",
+        stage_times(result["times"]), ""])
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         png = plot(result, path.with_suffix(".png"))
