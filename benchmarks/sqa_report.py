@@ -58,9 +58,11 @@ def speed_line(sp: dict) -> str:
              f"{sp['single_per_cpu_second']:.0f} one by one, so two idle cores would "
              f"give at most {2 * sp['batched_per_cpu_second']:.0f} clips/s")
     if "load_before" in sp:
+        busy = max(sp["load_before"], sp["load_after"]) > 2.5  # more than its own 2 threads
         text += (f" (load average {sp['load_before']:.1f} before and "
-                 f"{sp['load_after']:.1f} after the measurement on 2 cores, so the "
-                 "wall-time figures are pessimistic)")
+                 f"{sp['load_after']:.1f} after the measurement on 2 cores"
+                 + (", so the wall-time figures are pessimistic)" if busy else
+                    ", about its own two threads: the machine was otherwise nearly idle)"))
     return text + "."
 
 

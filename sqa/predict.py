@@ -12,13 +12,12 @@ lines). Files that cannot be scored are reported on stderr one per line and left
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import math
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -59,21 +58,6 @@ def load_predictor(model_dir: str | os.PathLike) -> MosPredictor:
     return _cached(str(file.resolve()), file.stat().st_mtime_ns)
 
 
-@contextlib.contextmanager
-def _inference() -> Iterator[None]:
-    """``torch.inference_mode`` with PyTorch's fused transformer "fast path" off: on CPU its
-    masked softmax made the forward pass about twice as slow as the ordinary path (which
-    uses ``scaled_dot_product_attention``); both give the same numbers. The switch is
-    process-wide, so it is restored afterwards."""
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
-
-
 def _plain_encoder(model: nn.Module) -> bool:
     """Whether :func:`_mos` may run ``model``'s layers itself: a :class:`MosPredictor` in eval
     mode whose encoder layers are pre-norm with one fused input projection."""
@@ -91,7 +75,9 @@ def _mos(model: MosPredictor, feats: torch.Tensor, lengths: torch.Tensor, padded
     ``scaled_dot_product_attention`` on the packed projections: the same operations as
     :meth:`MosPredictor.embed` and ``forward`` (reference dataset, no listener), without the
     copies of ``nn.MultiheadAttention`` and, when nothing is ``padded``, without a mask
-    (a mask of no padding changes nothing). Other models go through ``forward``."""
+    (a mask of no padding changes nothing). In eval mode under ``torch.inference_mode``,
+    ``forward`` takes PyTorch's fused transformer "fast path", whose masked softmax made it
+    about twice as slow on CPU. Other models go through ``forward``."""
     if not _plain_encoder(model):
         return model(feats, lengths)["mos"]
     batch, frames, _ = feats.shape
@@ -147,7 +133,7 @@ def _score_features(model: MosPredictor, feats: Sequence[np.ndarray | torch.Tens
             groups[width].append((index, chunk, chunk.shape[0]))
     total = np.zeros(len(feats))
     frames = np.zeros(len(feats))
-    with _inference():
+    with torch.inference_mode():
         for width, items in groups.items():
             for start in range(0, len(items), max(1, batch_size)):
                 part = items[start:start + max(1, batch_size)]
