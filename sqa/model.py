@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 import yaml
 from torch import nn
 
@@ -166,14 +167,34 @@ class MosPredictor(nn.Module):
         x = self.frontend(feats.transpose(1, 2).unsqueeze(1))  # (B, C, F', T)
         x = self.project(x.permute(0, 3, 1, 2).reshape(batch, frames, -1))
         x = x + _positions(frames, x.shape[-1], x.device)
-        if lengths is None:
-            pad = torch.zeros(batch, frames, dtype=torch.bool, device=feats.device)
-        else:
-            pad = torch.arange(frames, device=feats.device)[None, :] >= lengths[:, None]
-        x = self.norm(self.encoder(x, src_key_padding_mask=pad))
-        weights = self.pool_score(x).squeeze(-1).masked_fill(pad, float("-inf"))
+        pad = (None if lengths is None
+               else torch.arange(frames, device=feats.device)[None, :] >= lengths[:, None])
+        x = self.norm(self._encode(x, pad))
+        weights = self.pool_score(x).squeeze(-1)
+        if pad is not None:
+            weights = weights.masked_fill(pad, float("-inf"))
         weights = torch.softmax(weights, dim=1)
         return torch.einsum("bt,btd->bd", weights, x)
+
+    def _encode(self, x: torch.Tensor, pad: torch.Tensor | None) -> torch.Tensor:
+        """The transformer encoder. Training (dropout) runs ``self.encoder``; evaluation runs
+        the same pre-norm layers with ``scaled_dot_product_attention`` on their own weights,
+        because ``nn.TransformerEncoder``'s eval "fast path" (its masked softmax) is about
+        twice as slow on CPU. Both give the same scores (``tests/sqa``). Any module left in
+        training mode (Monte-Carlo dropout switches on the dropouts alone) takes the first."""
+        if any(module.training for module in self.encoder.modules()):
+            return self.encoder(x, src_key_padding_mask=pad)
+        batch, frames, width = x.shape
+        mask = None if pad is None else ~pad[:, None, None, :]
+        for layer in self.encoder.layers:
+            attn = layer.self_attn
+            qkv = F.linear(layer.norm1(x), attn.in_proj_weight, attn.in_proj_bias)
+            q, k, v = qkv.view(batch, frames, 3, attn.num_heads, width // attn.num_heads
+                               ).permute(2, 0, 3, 1, 4)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            x = x + attn.out_proj(out.transpose(1, 2).reshape(batch, frames, width))
+            x = x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
+        return x
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor | None = None,
                 listener: torch.Tensor | None = None, dataset: torch.Tensor | None = None

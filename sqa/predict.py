@@ -23,15 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from torch import nn
 from tqdm import tqdm
 
 from audio.io import AudioError, is_audio_filename, load_audio
 from sqa.checkpoint import MODEL_FILE, CheckpointError, load_model
 from sqa.features import log_mel_batch
 from sqa.metrics import write_mos_scp
-from sqa.model import MosPredictor, _positions
+from sqa.model import MosPredictor
 
 #: Inputs longer than this are scored in chunks of this length.
 CHUNK_SECONDS = 10.0
@@ -56,51 +54,6 @@ def load_predictor(model_dir: str | os.PathLike) -> MosPredictor:
     if not file.is_file():
         raise CheckpointError(f"no model checkpoint at {file}")
     return _cached(str(file.resolve()), file.stat().st_mtime_ns)
-
-
-def _plain_encoder(model: nn.Module) -> bool:
-    """Whether :func:`_mos` may run ``model``'s layers itself: a :class:`MosPredictor` in eval
-    mode whose encoder layers are pre-norm with one fused input projection."""
-    if type(model) is not MosPredictor or model.training:
-        return False
-    return all(isinstance(layer, nn.TransformerEncoderLayer) and layer.norm_first
-               and layer.self_attn.batch_first and layer.self_attn._qkv_same_embed_dim
-               and layer.self_attn.in_proj_bias is not None
-               for layer in model.encoder.layers) and model.encoder.norm is None
-
-
-def _mos(model: MosPredictor, feats: torch.Tensor, lengths: torch.Tensor, padded: bool
-         ) -> torch.Tensor:
-    """``model(feats, lengths)["mos"]`` in eval mode, computed layer by layer with
-    ``scaled_dot_product_attention`` on the packed projections: the same operations as
-    :meth:`MosPredictor.embed` and ``forward`` (reference dataset, no listener), without the
-    copies of ``nn.MultiheadAttention`` and, when nothing is ``padded``, without a mask
-    (a mask of no padding changes nothing). In eval mode under ``torch.inference_mode``,
-    ``forward`` takes PyTorch's fused transformer "fast path", whose masked softmax made it
-    about twice as slow on CPU. Other models go through ``forward``."""
-    if not _plain_encoder(model):
-        return model(feats, lengths)["mos"]
-    batch, frames, _ = feats.shape
-    x = model.frontend(feats.transpose(1, 2).unsqueeze(1))
-    x = model.project(x.permute(0, 3, 1, 2).reshape(batch, frames, -1))
-    x = x + _positions(frames, x.shape[-1], x.device)
-    keep = (torch.arange(frames, device=feats.device)[None, :] < lengths[:, None]
-            if padded else None)
-    mask = keep[:, None, None, :] if keep is not None else None
-    for layer in model.encoder.layers:
-        attn = layer.self_attn
-        heads, width = attn.num_heads, x.shape[-1]
-        qkv = F.linear(layer.norm1(x), attn.in_proj_weight, attn.in_proj_bias)
-        q, k, v = qkv.view(batch, frames, 3, heads, width // heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        x = x + attn.out_proj(out.transpose(1, 2).reshape(batch, frames, width))
-        x = x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
-    x = model.norm(x)
-    weights = model.pool_score(x).squeeze(-1)
-    if keep is not None:
-        weights = weights.masked_fill(~keep, float("-inf"))
-    pooled = torch.einsum("bt,btd->bd", torch.softmax(weights, dim=1), x)
-    return model.squash(model.mean_head(pooled).squeeze(-1))
 
 
 def _chunks(feats: np.ndarray | torch.Tensor, size: int) -> list:
@@ -144,8 +97,9 @@ def _score_features(model: MosPredictor, feats: Sequence[np.ndarray | torch.Tens
                     batch = torch.zeros(len(part), width, part[0][1].shape[1])
                     for row, (_, chunk, n) in enumerate(part):
                         batch[row, :n] = chunk
-                scores = _mos(model, batch.to(device), lengths.to(device),
-                              padded=int(lengths.min()) < width).cpu().double()
+                padded = int(lengths.min()) < width  # no mask when nothing is padded
+                scores = model(batch.to(device), lengths.to(device) if padded else None
+                               )["mos"].cpu().double()
                 for (index, _, n), score in zip(part, scores.tolist(), strict=True):
                     total[index] += score * n
                     frames[index] += n
