@@ -249,15 +249,19 @@ def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
 
 def _draw_distortions(sample_rate: int, rng: np.random.Generator,
                       config: DegradationConfig) -> list[str]:
-    """URGENT's draw: reverb with its probability, always noise, then 0..3 distinct extras
-    (bandwidth limitation only where a lower URGENT rate exists)."""
+    """URGENT's draw: reverb with its probability, noise (always, unless the config's
+    ``noise_probability`` is below 1), then 0..3 distinct extras (bandwidth limitation only
+    where a lower URGENT rate exists)."""
     chosen = ["reverb"] if rng.random() < config.reverb_probability else []
+    # no draw at probability 1: URGENT-default streams stay as they were
+    if config.noise_probability >= 1.0 or rng.random() < config.noise_probability:
+        chosen.append("noise")
     extras = [d for d in config.extra_distortions
               if d != "bandwidth" or sample_rate > min(URGENT_SAMPLE_RATES)]
     count = int(rng.choice(len(config.extra_count_probabilities),
                            p=config.extra_count_probabilities))
     picked = rng.choice(extras, size=min(count, len(extras)), replace=False)
-    return [*chosen, "noise", *(str(d) for d in picked)]
+    return [*chosen, *(str(d) for d in picked)]
 
 
 def _extra(name: str, x: np.ndarray, sample_rate: int, rng: np.random.Generator,

@@ -131,6 +131,9 @@ class DegradationConfig:
 
     highpass_hz: float | None = 70.0
     snr_db: tuple[float, float] = (-5.0, 20.0)
+    #: URGENT always adds noise (1.0); below 1, some pairs have none, so that a model also
+    #: learns to leave nearly clean input (only a codec, only band-limited) alone.
+    noise_probability: float = 1.0
     noise_kinds: tuple[str, ...] = ("white", "pink", "brown", "babble", "hum")
     wind_probability: float = 0.05
     wind_snr_db: tuple[float, float] = (-10.0, 15.0)
@@ -160,6 +163,7 @@ class DegradationConfig:
         out["highpass_hz"] = (None if self.highpass_hz is None
                               else as_number(self.highpass_hz, "highpass_hz", 1.0, 1_000.0))
         out["snr_db"] = as_range(self.snr_db, "snr_db", -50.0, 80.0)
+        out["noise_probability"] = as_probability(self.noise_probability, "noise_probability")
         out["noise_kinds"] = as_choices(self.noise_kinds, "noise_kinds", ALL_NOISE_KINDS)
         out["wind_probability"] = as_probability(self.wind_probability, "wind_probability")
         out["wind_snr_db"] = as_range(self.wind_snr_db, "wind_snr_db", -50.0, 80.0)

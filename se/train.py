@@ -82,6 +82,9 @@ class DataConfig:
     val_seconds: float = 4.0
     sample_rates: list[int] = field(default_factory=lambda: list(URGENT_SAMPLE_RATES))
     snr_db: list[float] = field(default_factory=lambda: [-5.0, 20.0])
+    #: Share of pairs with added noise (URGENT: 1.0). Below 1 the model also sees nearly
+    #: clean input (only a codec, only band-limited ...) and learns to leave it alone.
+    noise_probability: float = 1.0
     extra_distortions: bool = True
 
 
@@ -101,6 +104,9 @@ class TrainConfig:
     si_sdr_weight: float = 0.01
     validate_every: int = 200
     dnsmos: bool = False
+    #: A checkpoint (of the same model arguments) whose weights start a fresh run: a second
+    #: stage on other data. Ignored when ``--out`` already holds ``last.pt`` to resume.
+    init_from: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     model: dict[str, Any] = field(default_factory=dict)
 
@@ -129,6 +135,7 @@ class TrainConfig:
              f"data.sample_rates must be among {list(URGENT_SAMPLE_RATES)}"),
             (len(d.snr_db) == 2 and -30 <= d.snr_db[0] <= d.snr_db[1] <= 60,
              "data.snr_db must be [low, high] within -30..60 dB"),
+            (0 <= d.noise_probability <= 1, "data.noise_probability must be within 0..1"),
         ]
         for ok, message in rules:
             if not ok:
@@ -137,6 +144,8 @@ class TrainConfig:
             model = BandSplitConfig.from_dict(dict(self.model))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"config: {exc}") from exc
+        if self.init_from and not Path(self.init_from).is_file():
+            raise ConfigError(f"config: init_from {self.init_from} is not a file")
         missing = sorted(set(d.sample_rates) - set(model.sample_rates))
         if missing:
             raise ConfigError(f"config: data.sample_rates {missing} are not among "
@@ -235,12 +244,13 @@ class SyntheticPairs(torch.utils.data.Dataset):
 
     def __init__(self, n_items: int, seconds: float, sample_rates: Sequence[int], *,
                  seed: int, snr_db: Sequence[float] = (-5.0, 20.0),
-                 extra_distortions: bool = True, dynamic: bool = True) -> None:
+                 noise_probability: float = 1.0, extra_distortions: bool = True,
+                 dynamic: bool = True) -> None:
         self.n_items, self.seconds, self.seed = n_items, seconds, seed
         self.item_sample_rates = [int(sample_rates[i % len(sample_rates)])
                                   for i in range(n_items)]
         self.degradation = DegradationConfig(
-            snr_db=(float(snr_db[0]), float(snr_db[1])),
+            snr_db=(float(snr_db[0]), float(snr_db[1])), noise_probability=noise_probability,
             extra_count_probabilities=(0.25, 0.40, 0.20, 0.15) if extra_distortions
             else (1.0,))
         self.dynamic, self.epoch = dynamic, 0
@@ -289,7 +299,8 @@ class SimulatedPairs(torch.utils.data.Dataset):
 
 def simulation_config(cfg: TrainConfig) -> Any:
     """The :class:`se.simulation.SimulationConfig` of ``data.simulation``, its rates and
-    SNR range replaced by ``data.sample_rates`` and ``data.snr_db``.
+    SNR range and noise probability replaced by ``data.sample_rates``, ``data.snr_db`` and
+    ``data.noise_probability``.
 
     Raises:
         ConfigError: the YAML is missing or invalid.
@@ -304,7 +315,8 @@ def simulation_config(cfg: TrainConfig) -> Any:
         sim = SimulationConfig.from_yaml(d.simulation)
     except (OSError, SimulationConfigError) as exc:
         raise ConfigError(f"config: data.simulation {d.simulation}: {exc}") from exc
-    degradation = replace(sim.degradation, snr_db=(float(d.snr_db[0]), float(d.snr_db[1])))
+    degradation = replace(sim.degradation, snr_db=(float(d.snr_db[0]), float(d.snr_db[1])),
+                          noise_probability=float(d.noise_probability))
     if not d.extra_distortions:
         degradation = replace(degradation, extra_count_probabilities=(1.0,))
     return replace(sim, rates=tuple(d.sample_rates), degradation=degradation)
@@ -328,11 +340,13 @@ def make_datasets(cfg: TrainConfig) -> tuple[Any, Any]:
             if d.val_items else None
         return train_set, val_set
     train_set = SyntheticPairs(d.train_items, d.seconds, d.sample_rates, seed=cfg.seed,
-                               snr_db=d.snr_db, extra_distortions=d.extra_distortions)
+                               snr_db=d.snr_db, noise_probability=d.noise_probability,
+                               extra_distortions=d.extra_distortions)
     val_set = None
     if d.val_items:
         val_set = SyntheticPairs(d.val_items, d.val_seconds, d.sample_rates,
                                  seed=cfg.seed + 10_000, snr_db=d.snr_db,
+                                 noise_probability=d.noise_probability,
                                  extra_distortions=d.extra_distortions, dynamic=False)
     return train_set, val_set
 
@@ -419,6 +433,17 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     return cfg.lr
 
 
+def _initial_weights(cfg: TrainConfig, model: BandSplitNet) -> dict[str, torch.Tensor]:
+    """The state dict of ``cfg.init_from``, refused unless its model arguments are ours."""
+    start = read_checkpoint(Path(cfg.init_from))
+    theirs = BandSplitConfig.from_dict(dict(start["model_args"]))
+    if asdict(theirs) != model.model_args():
+        differ = sorted(k for k, v in asdict(theirs).items() if model.model_args()[k] != v)
+        raise CheckpointError(f"{cfg.init_from}: model arguments differ from the config's "
+                              f"({', '.join(differ)}); nothing was changed")
+    return start["state_dict"]
+
+
 def _distributed() -> tuple[int, int, torch.device]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
@@ -491,6 +516,8 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = epoch = batch_in_epoch = 0
     best = -math.inf
+    if resume is None and cfg.init_from:
+        model.load_state_dict(_initial_weights(cfg, model))
     if resume is not None:
         model.load_state_dict(resume["state_dict"])
         optimizer.load_state_dict(resume["optimizer"])
@@ -518,6 +545,7 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
                          f"{' (' + cfg.data.simulation + ')' if cfg.data.simulation else ''}: "
                          f"{cfg.data.train_items} items per epoch of {cfg.data.seconds} s at "
                          f"{cfg.data.sample_rates} Hz",
+        **({"initialised_from": cfg.init_from} if cfg.init_from else {}),
         "licence": "as the training corpora" if _uses_corpora(cfg)
         else "synthetic signals (espeak-ng speech, generated noise), no licence restrictions"}
 

@@ -301,6 +301,19 @@ def test_simulate_draws_inside_the_urgent_ranges() -> None:
         assert extras[k] == pytest.approx(300 * p, abs=30)
 
 
+def test_noise_probability_below_one_leaves_some_pairs_without_noise() -> None:
+    sr = 16_000
+    x = speech_like(0.5, sr, seed=8)
+    config = degrade.DegradationConfig(noise_probability=0.5)
+    noisy = [("noise" in degrade.simulate(x, sr, RNG(seed), config)[2]) for seed in range(60)]
+    assert 15 <= sum(noisy) <= 45
+    never = degrade.DegradationConfig(noise_probability=0.0, reverb_probability=0.0,
+                                      extra_count_probabilities=[1.0])
+    degraded, target, params = degrade.simulate(x, sr, RNG(0), never)
+    assert params["distortions"] == [] and "noise" not in params
+    np.testing.assert_allclose(degraded, target)  # nothing drawn: the pair is clean -> clean
+
+
 def test_simulate_uses_bandwidth_at_higher_rates_and_is_reproducible() -> None:
     sr = 48_000
     x = speech_like(0.5, sr, seed=7)

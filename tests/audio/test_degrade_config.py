@@ -25,6 +25,7 @@ def test_defaults_round_trip_through_dict_and_yaml(tmp_path) -> None:
     ({"snr_dB": [0, 1]}, "degradation.snr_dB", "unknown key"),
     ({"reverb_probability": 1.5}, "degradation.reverb_probability", "out of range"),
     ({"wind_probability": -0.1}, "degradation.wind_probability", "out of range"),
+    ({"noise_probability": 1.2}, "degradation.noise_probability", "out of range"),
     ({"snr_db": [20, -5]}, "degradation.snr_db", "greater than max"),
     ({"mp3_quality": [3, 10]}, "degradation.mp3_quality", "out of range"),
     ({"ogg_quality": [0.5, 3]}, "degradation.ogg_quality", "integer"),

@@ -18,6 +18,7 @@ from se.systems import NeuralSystem
 from se.train import (
     LAST_FILE,
     MODEL_FILE,
+    CheckpointError,
     DataConfig,
     SyntheticPairs,
     TrainConfig,
@@ -73,6 +74,25 @@ def test_resume_continues_at_the_same_step_with_the_same_weights(tmp_path: Path)
     assert system.enhance(x, 16_000).shape == x.shape
 
 
+def test_init_from_starts_a_new_run_from_a_checkpoints_weights(tmp_path: Path) -> None:
+    train(_tiny(max_steps=2), tmp_path / "first", progress=False)
+    start = torch.load(tmp_path / "first" / MODEL_FILE, weights_only=True)["state_dict"]
+    second = _tiny(max_steps=1, lr=1e-9, init_from=str(tmp_path / "first" / MODEL_FILE),
+                   data=DataConfig(train_items=2, val_items=0, seconds=0.5,
+                                   sample_rates=[16000], noise_probability=0.0))
+    result = train(second, tmp_path / "second", progress=False)
+    assert result["step"] == 1  # a fresh run: its own step count and log
+    ckpt = torch.load(tmp_path / "second" / LAST_FILE, weights_only=True)
+    assert ckpt["infos"]["initialised_from"] == str(tmp_path / "first" / MODEL_FILE)
+    for key, value in start.items():  # a tiny learning rate: the weights barely move
+        torch.testing.assert_close(ckpt["state_dict"][key], value, rtol=1e-4, atol=1e-5)
+    other = _tiny(init_from=str(tmp_path / "first" / MODEL_FILE),
+                  model={**TINY_MODEL, "feature_dim": 32})
+    with pytest.raises(CheckpointError, match="feature_dim"):
+        train(other, tmp_path / "third", progress=False)
+    assert not (tmp_path / "third").exists()
+
+
 def test_batches_hold_one_rate_and_ranks_share_evenly() -> None:
     rates = [8000, 16000, 48000] * 7
     for rank in (0, 1):
@@ -93,6 +113,8 @@ def _run(*args: str, env: dict | None = None, timeout: float = 120
     ({"model": {"layers": 2}}, "unknown key 'model.layers'"),
     ({"lr": -1.0}, "lr must be"),
     ({"data": {"sample_rates": [11025]}}, "data.sample_rates must be"),
+    ({"data": {"noise_probability": 2}}, "data.noise_probability must be"),
+    ({"init_from": "no/such.pt"}, "init_from no/such.pt is not a file"),
 ])
 def test_bad_config_is_one_line_and_nonzero(tmp_path: Path, change: dict, words: str) -> None:
     path = tmp_path / "bad.yaml"
