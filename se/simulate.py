@@ -7,6 +7,8 @@ whatever the config leaves out comes from the built-in synthetic source (espeak-
 generated noise, synthetic rooms). Writes under ``--out``:
 
     noisy/<id>.flac, clean/<id>.flac   16-bit FLAC, same length, at the mixture's rate
+                                        (both scaled down together, ``file_gain`` in the
+                                        record, where the clean target would clip)
     noisy.scp, clean.scp, utt2fs        Kaldi-style lists (absolute paths) and rates
     mixtures.jsonl                      one MixtureRecord per clip (se.simulation.rebuild)
     simulation.yaml                     the config as read, defaults filled in
@@ -32,9 +34,11 @@ from audio.degrade_config import ConfigError
 from audio.tts import TtsError
 from se.manifest import ManifestError
 from se.simulation import (
+    FILE_GAIN,
     MixtureRecord,
     SimulationConfig,
     build_pools,
+    file_gain,
     make_mixture,
     mixture_seed,
 )
@@ -74,6 +78,10 @@ def run(config: SimulationConfig, out: Path, limit: int | None = None, *,
         for mixture_id, rate, seed in tqdm(plan, desc="simulate", unit="clip",
                                            disable=not progress):
             noisy, clean, record = make_mixture(config, pools, mixture_id, rate, seed)
+            gain = file_gain(noisy, clean, config.degradation.peak)
+            if gain != 1.0:  # a clipped mixture's target peaks above full scale
+                noisy, clean = noisy * gain, clean * gain
+                record.params[FILE_GAIN] = gain
             for sub, x, scp in (("noisy", noisy, noisy_scp), ("clean", clean, clean_scp)):
                 path = (out / sub / f"{mixture_id}.flac").resolve()
                 _write_flac(path, x, rate)

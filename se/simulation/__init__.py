@@ -12,9 +12,16 @@ from se.simulation.manifest import (
     read_jsonl,
     write_jsonl,
 )
-from se.simulation.mix import make_mixture, mixture_seed, rebuild, render
+from se.simulation.mix import (
+    FILE_GAIN,
+    file_gain,
+    make_mixture,
+    mixture_seed,
+    rebuild,
+    render,
+)
 from se.simulation.sources import Pools, build_pools
 
-__all__ = ["MixtureRecord", "NoiseItem", "Pools", "RirItem", "SimulationConfig",
-           "SourcesConfig", "SpeechItem", "SyntheticConfig", "build_pools", "make_mixture",
-           "mixture_seed", "read_jsonl", "rebuild", "render", "write_jsonl"]
+__all__ = ["FILE_GAIN", "MixtureRecord", "NoiseItem", "Pools", "RirItem", "SimulationConfig",
+           "SourcesConfig", "SpeechItem", "SyntheticConfig", "build_pools", "file_gain",
+           "make_mixture", "mixture_seed", "read_jsonl", "rebuild", "render", "write_jsonl"]

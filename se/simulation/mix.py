@@ -97,12 +97,31 @@ def make_mixture(config: SimulationConfig, pools: Pools, mixture_id: str, sample
 
 def rebuild(record: MixtureRecord) -> tuple[np.ndarray, np.ndarray]:
     """The (noisy, clean) pair of a record, sample for sample as first made (same software
-    versions: numpy's generators, soxr, libsndfile codecs and espeak-ng).
+    versions: numpy's generators, soxr, libsndfile codecs and espeak-ng), with the file gain
+    ``se.simulate`` recorded applied.
 
     Raises:
         RuntimeError: the drawn parameters differ from the record's (a version changed).
     """
     noisy, clean, again = render(record)
-    if record.params and again.params != record.params:
+    drawn = {k: v for k, v in record.params.items() if k != FILE_GAIN}
+    if drawn and again.params != drawn:
         raise RuntimeError(f"{record.id}: rebuilt parameters differ from the record's")
-    return noisy, clean
+    gain = float(record.params.get(FILE_GAIN, 1.0))
+    return noisy * np.float32(gain), clean * np.float32(gain)
+
+
+#: ``params`` key of the gain ``se.simulate`` applied to both files of a pair (absent: 1).
+FILE_GAIN = "file_gain"
+
+
+def file_gain(noisy: np.ndarray, clean: np.ndarray, peak: float) -> float:
+    """The gain that keeps both signals of a pair inside 16-bit full scale.
+
+    The pair is scaled to bring the degraded peak to ``peak``; after clipping or a codec
+    the clean target can peak higher than the degraded signal (up to several times), and
+    writing it as is would clip it. 1.0 whenever both already fit.
+    """
+    highest = max(float(np.max(np.abs(noisy), initial=0.0)),
+                  float(np.max(np.abs(clean), initial=0.0)))
+    return 1.0 if highest <= 1.0 else peak / highest

@@ -207,3 +207,24 @@ def test_dataset_is_deterministic_per_epoch_and_index_and_batches_share_a_rate()
             break
     with pytest.raises(ValueError, match="one sampling rate"):
         collate([(torch.zeros(3), torch.zeros(3), 8000), (torch.zeros(3), torch.zeros(3), 16000)])
+
+
+@needs_espeak
+def test_heavily_clipped_pairs_are_written_without_clipping_the_target(tmp_path: Path) -> None:
+    # the pair is scaled so the clipped (degraded) peak is 0.9: the clean target peaks higher
+    clipped = {**SMALL, "rates": [16000], "count_per_rate": 2, "degradation": {
+        "reverb_probability": 0.0, "extra_distortions": ["clipping"],
+        "extra_count_probabilities": [0.0, 1.0], "clip_low_quantile": [0.3, 0.35],
+        "clip_high_quantile": [0.65, 0.7]}}
+    out = tmp_path / "sim"
+    assert simulate.main(["--config", str(_yaml(tmp_path / "c.yaml", clipped)), "--out",
+                          str(out), "--quiet"]) == 0
+    records = list(read_jsonl(out / "mixtures.jsonl"))
+    assert all(r.params["file_gain"] < 1.0 for r in records)
+    for record in records:
+        noisy, clean = rebuild(record)  # with the recorded gain
+        written_clean, _ = sf.read(out / "clean" / f"{record.id}.flac", dtype="float32")
+        written_noisy, _ = sf.read(out / "noisy" / f"{record.id}.flac", dtype="float32")
+        assert np.max(np.abs(written_clean)) < 1.0  # not pinned at full scale
+        assert np.max(np.abs(clean - written_clean)) <= 1.0 / 32768 + 1e-7
+        assert np.max(np.abs(noisy - written_noisy)) <= 1.0 / 32768 + 1e-7
