@@ -556,11 +556,13 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
                 "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                 "optimizer": optimizer.state_dict(), "train_config": cfg.to_dict(),
                 "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
-                "rng": torch.get_rng_state(), "infos": dict(infos)}
+                "rng": torch.get_rng_state(), "infos": dict(infos),
+                "elapsed_seconds": time.monotonic() - started}
 
     history: list[dict[str, float]] = []
     recent: list[dict[str, float]] = []
-    started = time.monotonic()
+    # the log's clock runs on across resumes: the time spent before is in the checkpoint
+    started = time.monotonic() - (float(resume.get("elapsed_seconds", 0.0)) if resume else 0.0)
     bar = tqdm(total=cfg.max_steps, initial=step, desc="train", unit="step", file=sys.stderr,
                disable=not (progress and is_main) or None)
     net.train()

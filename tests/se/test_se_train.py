@@ -74,6 +74,18 @@ def test_resume_continues_at_the_same_step_with_the_same_weights(tmp_path: Path)
     assert system.enhance(x, 16_000).shape == x.shape
 
 
+def test_the_logs_clock_runs_on_across_a_resume(tmp_path: Path) -> None:
+    train(_tiny(max_steps=2), tmp_path / "run", progress=False)
+    ckpt = torch.load(tmp_path / "run" / LAST_FILE, weights_only=True)
+    assert ckpt["elapsed_seconds"] > 0
+    ckpt["elapsed_seconds"] = 1000.0  # as if the first part had taken that long
+    torch.save(ckpt, tmp_path / "run" / LAST_FILE)
+    train(_tiny(), tmp_path / "run", progress=False)
+    rows = (tmp_path / "run" / "train_log.csv").read_text().splitlines()
+    elapsed = [float(line.split(",")[-1]) for line in rows[1:]]
+    assert len(elapsed) == 2 and elapsed[0] < 100 and elapsed[1] >= 1000.0
+
+
 def test_init_from_starts_a_new_run_from_a_checkpoints_weights(tmp_path: Path) -> None:
     train(_tiny(max_steps=2), tmp_path / "first", progress=False)
     start = torch.load(tmp_path / "first" / MODEL_FILE, weights_only=True)["state_dict"]
