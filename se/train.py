@@ -436,9 +436,9 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
 def _initial_weights(cfg: TrainConfig, model: BandSplitNet) -> dict[str, torch.Tensor]:
     """The state dict of ``cfg.init_from``, refused unless its model arguments are ours."""
     start = read_checkpoint(Path(cfg.init_from))
-    theirs = BandSplitConfig.from_dict(dict(start["model_args"]))
-    if asdict(theirs) != model.model_args():
-        differ = sorted(k for k, v in asdict(theirs).items() if model.model_args()[k] != v)
+    ours, theirs = model.model_args(), asdict(BandSplitConfig.from_dict(dict(start["model_args"])))
+    differ = sorted(k for k in ours if ours[k] != theirs[k])
+    if differ:
         raise CheckpointError(f"{cfg.init_from}: model arguments differ from the config's "
                               f"({', '.join(differ)}); nothing was changed")
     return start["state_dict"]
@@ -518,7 +518,7 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
     best = -math.inf
     if resume is None and cfg.init_from:
         model.load_state_dict(_initial_weights(cfg, model))
-    if resume is not None:
+    elif resume is not None:
         model.load_state_dict(resume["state_dict"])
         optimizer.load_state_dict(resume["optimizer"])
         step, epoch = int(resume["step"]), int(resume["epoch"])

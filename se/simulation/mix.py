@@ -95,6 +95,10 @@ def make_mixture(config: SimulationConfig, pools: Pools, mixture_id: str, sample
     return render(_pick(config, pools, mixture_id, sample_rate, seed))
 
 
+#: ``params`` key of the gain ``se.simulate`` applied to both files of a pair (absent: 1).
+FILE_GAIN = "file_gain"
+
+
 def rebuild(record: MixtureRecord) -> tuple[np.ndarray, np.ndarray]:
     """The (noisy, clean) pair of a record, sample for sample as first made (same software
     versions: numpy's generators, soxr, libsndfile codecs and espeak-ng), with the file gain
@@ -109,10 +113,6 @@ def rebuild(record: MixtureRecord) -> tuple[np.ndarray, np.ndarray]:
         raise RuntimeError(f"{record.id}: rebuilt parameters differ from the record's")
     gain = float(record.params.get(FILE_GAIN, 1.0))
     return noisy * np.float32(gain), clean * np.float32(gain)
-
-
-#: ``params`` key of the gain ``se.simulate`` applied to both files of a pair (absent: 1).
-FILE_GAIN = "file_gain"
 
 
 def file_gain(noisy: np.ndarray, clean: np.ndarray, peak: float) -> float:
