@@ -12,8 +12,9 @@
 3. Each shipped rule set: precision and recall of its dropped files against the truth,
    overall and per pollution kind.
 4. The SE model (``se.train``, a small config) trained for the same steps and seed on URGENT
-   mixtures made from the full corpus and from the curated share, each scored on held-out voices and distortions (PESQ, ESTOI,
-   DNSMOS OVRL, per distortion). ``--oracle`` adds a run on the truly clean files.
+   mixtures made from the full corpus and from the curated share, each scored on held-out
+   voices and distortions (PESQ, ESTOI, DNSMOS OVRL, per distortion). ``--oracle`` adds a
+   run on the truly clean files.
 
 Writes ``benchmarks/results/curation.md`` and ``curation_throughput.csv``; work is cached
 under ``runs/curation_bench/`` (delete it to start over).
@@ -30,7 +31,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
-from dataclasses import replace  # noqa: E402
 from datetime import date  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -195,7 +195,8 @@ def _train(scp: Path, out: Path, steps: int, seed: int) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     sim_file = out / "simulation.yaml"
     sim_file.write_text(yaml.safe_dump(sim))
-    cfg = TrainConfig(seed=seed, max_steps=steps, batch_size=4, lr=0.002, warmup_steps=min(20, steps - 1),
+    cfg = TrainConfig(seed=seed, max_steps=steps, batch_size=4, lr=0.002,
+                      warmup_steps=min(20, steps - 1),
                       validate_every=10 * steps, dnsmos=False,
                       data=DataConfig(kind="simulation", simulation=str(sim_file),
                                       train_items=4000, val_items=0, seconds=1.5,

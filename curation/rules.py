@@ -19,7 +19,7 @@ line of :class:`RuleError`, raised before any selection is made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -321,6 +321,8 @@ def evaluate(rules: RuleSet, table: pd.DataFrame) -> tuple[pd.Series, pd.Series,
         if isinstance(n, Threshold):
             return leaf(n)
         results = [node(c) for c in n.rules]
+        if not results:  # no rule at all (e.g. every box of the app left empty): keep all
+            return np.ones(len(table), dtype=bool), np.full(len(table), "", dtype=object)
         oks = np.stack([r[0] for r in results])
         if n.mode == "all":
             ok = oks.all(axis=0)
