@@ -34,6 +34,8 @@ from webapp.context import AppContext
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "conf" / "curation"
 NO_PRESET = "(none)"
+#: Every numeric column a scatter may show.
+SCATTER_METRICS = [*THRESHOLD_METRICS, "sqa_spread", "peak_dbfs", "bandwidth_rate"]
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 
 
@@ -58,11 +60,22 @@ def _table(context: AppContext, corpus: str) -> pd.DataFrame:
     return _cached_table(str(folder), stamp)
 
 
-def _bounds(values: list[float | None]) -> dict[str, tuple[float | None, float | None]]:
+def _bounds(values: list[str | None]) -> dict[str, tuple[float | None, float | None]]:
+    """The typed thresholds (blank: none) as bounds per metric.
+
+    Raises:
+        gr.Error: a box holds something that is not a number.
+    """
     out = {}
     for (metric, side), value in zip(THRESHOLD_METRICS.items(), values, strict=True):
-        v = None if value is None or (isinstance(value, float) and np.isnan(value)) \
-            else float(value)
+        text = str(value or "").strip()
+        try:
+            v = float(text) if text else None
+        except ValueError:
+            raise gr.Error(f"{metric}: '{text}' is not a number (leave it empty for no "
+                           f"threshold)") from None
+        if v is not None and not np.isfinite(v):
+            raise gr.Error(f"{metric}: '{text}' is not a finite number")
         out[metric] = (v, None) if side == "min" else (None, v)
     return out
 
@@ -87,9 +100,10 @@ def histograms(table: pd.DataFrame, bounds: dict[str, tuple[float | None, float 
             if edge is not None:
                 fig.add_vline(x=edge, line_color="red", line_width=2, line_dash="dash",
                               row=r, col=c)
-    fig.update_layout(barmode="overlay", height=230 * rows + 60,
-                      margin=dict(l=40, r=20, t=40, b=30),
-                      legend=dict(orientation="h", y=1.02 + 0.04 / rows, x=0))
+    fig.update_layout(barmode="overlay", height=230 * rows + 80,
+                      margin=dict(l=40, r=20, t=70, b=30),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0 + 0.12 / rows,
+                                  x=0, title=dict(text="source ")))
     return fig
 
 
@@ -138,7 +152,7 @@ def build_curation_tab(context: AppContext, blocks: gr.Blocks) -> None:
 
     def preset(name: str):
         """Fill the boxes with a shipped rule set's fixed thresholds."""
-        values: dict[str, float | None] = dict.fromkeys(THRESHOLD_METRICS)
+        values: dict[str, str] = dict.fromkeys(THRESHOLD_METRICS, "")
         note = ""
         if name and name != NO_PRESET:
             try:
@@ -153,13 +167,15 @@ def build_curation_tab(context: AppContext, blocks: gr.Blocks) -> None:
                         is not None or rule.max_quantile is not None:
                     skipped.append(rule.label)
                 else:
-                    values[rule.metric] = bound
+                    values[rule.metric] = f"{bound:g}"
             if skipped:
                 note = ("Not shown as boxes (quantiles, per-source or other-direction rules; "
                         "use `python -m curation select`): " + "; ".join(skipped))
         return [*values.values(), note]
 
-    def view(corpus: str, x: str, y: str, *values: float | None):
+    def view(corpus: str, x: str, y: str, *values: str):
+        if not corpus:
+            return (gr.skip(),) * 7
         table = _table(context, corpus)
         bounds = _bounds(list(values))
         live = apply_thresholds(table, bounds)
@@ -174,12 +190,12 @@ def build_curation_tab(context: AppContext, blocks: gr.Blocks) -> None:
                   + (f"; {int((table['error'] != '').sum())} files with a scoring failure"
                      if (table["error"] != "").any() else ""))
         near = near_threshold(live).round(4)
-        metrics = [m for m in table.columns if m in THRESHOLD_METRICS or m in
-                   ("sqa_spread", "dnsmos_p808", "peak_dbfs", "bandwidth_rate")]
+        metrics = [m for m in SCATTER_METRICS if m in table and table[m].notna().any()]
+        x = x if x in metrics else (metrics[0] if metrics else None)
+        y = y if y in metrics else next((m for m in metrics if m != x), x)
         return (status, counts, histograms(table, bounds),
                 scatter(table, live.selection.table["kept"], x, y), near,
-                gr.Dropdown(choices=metrics, value=x if x in metrics else None),
-                gr.Dropdown(choices=metrics, value=y if y in metrics else None))
+                gr.Dropdown(choices=metrics, value=x), gr.Dropdown(choices=metrics, value=y))
 
     def play(corpus: str, near: pd.DataFrame, event: gr.SelectData):
         row = event.row_value or []
@@ -197,7 +213,7 @@ def build_curation_tab(context: AppContext, blocks: gr.Blocks) -> None:
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
         return (rate, pcm), spectrogram_figure(samples, rate, title=item, height=260), caption
 
-    def export(corpus: str, *values: float | None):
+    def export(corpus: str, *values: str):
         table = _table(context, corpus)
         out = export_selection(data_dir, table, _bounds(list(values)), corpus)
         files = [str(out / n) for n in ("wav.scp", "utt2fs", "kept.tsv", "dropped.tsv",
@@ -234,14 +250,17 @@ def build_curation_tab(context: AppContext, blocks: gr.Blocks) -> None:
     for start in range(0, len(items), 5):
         with gr.Row():
             for metric, side in items[start:start + 5]:
-                boxes.append(gr.Number(label=f"{metric} {'≥' if side == 'min' else '≤'}",
-                                       value=None, elem_id=f"cur-t-{metric}", min_width=120))
+                boxes.append(gr.Textbox(label=f"{metric} {'≥' if side == 'min' else '≤'}",
+                                        value="", placeholder="no threshold", max_lines=1,
+                                        elem_id=f"cur-t-{metric}", min_width=120))
     counts = gr.Dataframe(label="Files and hours in and kept, per source", interactive=False,
                           elem_id="cur-counts")
     hist = gr.Plot(label="Histograms (dashed red: thresholds)", elem_id="cur-hist")
     with gr.Row():
-        x_metric = gr.Dropdown(label="Scatter x", value="snr_db", elem_id="cur-x")
-        y_metric = gr.Dropdown(label="Scatter y", value="dnsmos_ovrl", elem_id="cur-y")
+        x_metric = gr.Dropdown(SCATTER_METRICS, label="Scatter x", value="snr_db",
+                               elem_id="cur-x")
+        y_metric = gr.Dropdown(SCATTER_METRICS, label="Scatter y", value="dnsmos_ovrl",
+                               elem_id="cur-y")
     scatter_plot = gr.Plot(label="Kept (green) and dropped (red)", elem_id="cur-scatter")
     near = gr.Dataframe(label="Files nearest a threshold: select a row to listen",
                         interactive=False, max_height=360, elem_id="cur-near")
