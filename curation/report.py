@@ -37,18 +37,21 @@ def histogram_png(selection: Selection, path: Path) -> Path | None:
         for source in sources:
             v = values[table["source"].astype(str) == source].dropna()
             ax.hist(v, bins=edges, alpha=0.55, color=colours[source], label=source)
-        for b in selection.bounds:
-            if b.metric != metric:
-                continue
-            for x in (b.low, b.high):
-                if x is not None:
-                    ax.axvline(x, color=colours.get(b.source, "k"), linestyle="--", lw=1.5)
+        for label in dict.fromkeys(b.label for b in selection.bounds if b.metric == metric):
+            bounds = [b for b in selection.bounds if b.label == label]
+            same = len({(b.low, b.high) for b in bounds}) == 1  # a fixed value: one black line
+            for b in bounds[:1] if same else bounds:
+                for x in (b.low, b.high):
+                    if x is not None:
+                        ax.axvline(x, color="k" if same else colours.get(b.source, "k"),
+                                   linestyle="--", lw=1.5)
         ax.set_title(metric)
         ax.set_ylabel("files")
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
-    fig.suptitle(f"rule set {selection.rules.name}: dashed lines are thresholds")
+    fig.suptitle(f"rule set {selection.rules.name}: dashed lines are thresholds (black: the "
+                 f"same for every source, coloured: per source)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
