@@ -245,7 +245,7 @@ def _md(frame: pd.DataFrame, digits: int = 3) -> list[str]:
     cols = list(frame.columns)
     lines = [f"| {frame.index.name or ''} | " + " | ".join(map(str, cols)) + " |",
              "|---|" + "---|" * len(cols)]
-    for key, row in frame.iterrows():
+    for key, *row in frame.itertuples(name=None):  # keeps each column's type (ints stay)
         cells = []
         for v in row:
             if isinstance(v, (float, np.floating)):
@@ -298,7 +298,7 @@ def main() -> None:
         "",
         f"`nice -n 10 python -m benchmarks.curation --files {args.files} --steps {args.steps} "
         f"--workers {args.workers}` on {date.today()}, {platform.machine()}, 2 cores shared "
-        "with several other jobs (load average 6-16 during the run), one thread per process.",
+        "with several other jobs (load average 12-30 during the run), one thread per process.",
         "",
         f"Corpus: {len(truth)} espeak-ng utterances at 16 kHz "
         f"({truth['seconds'].sum() / 60:.1f} min), sources "
