@@ -86,6 +86,9 @@ class DataConfig:
     #: clean input (only a codec, only band-limited ...) and learns to leave it alone.
     noise_probability: float = 1.0
     extra_distortions: bool = True
+    #: Processes that simulate batches ahead of the training step (0: in the training
+    #: process). Mixtures are seeded by (seed, epoch, index), so the batches are the same.
+    workers: int = 0
 
 
 @dataclass
@@ -136,6 +139,7 @@ class TrainConfig:
             (len(d.snr_db) == 2 and -30 <= d.snr_db[0] <= d.snr_db[1] <= 60,
              "data.snr_db must be [low, high] within -30..60 dB"),
             (0 <= d.noise_probability <= 1, "data.noise_probability must be within 0..1"),
+            (0 <= d.workers <= 64, "data.workers must be within 0..64"),
         ]
         for ok, message in rules:
             if not ok:
@@ -376,6 +380,19 @@ def _collate(items: list[tuple[torch.Tensor, torch.Tensor, int]]
             rate)
 
 
+def batch_stream(dataset: Any, batches: Sequence[list[int]], workers: int
+                 ) -> Any:
+    """The collated batches in order: made here, or by ``workers`` processes ahead of the
+    training step (simulation is most of a step's time on a CPU, and all of it beside a
+    GPU)."""
+    if workers == 0:
+        return (_collate([dataset[i] for i in batch]) for batch in batches)
+    return torch.utils.data.DataLoader(dataset, batch_sampler=list(batches),
+                                       num_workers=workers, collate_fn=_collate,
+                                       prefetch_factor=4,
+                                       pin_memory=torch.cuda.is_available())
+
+
 # --------------------------------------------------------------------------- checkpoints
 
 
@@ -571,8 +588,8 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
             dataset.set_epoch(epoch)
         batches = rate_batches(dataset.item_sample_rates, cfg.batch_size, seed=cfg.seed,
                                epoch=epoch, rank=rank, world=world)
-        for batch in batches[batch_in_epoch:]:
-            noisy, clean, rate = _collate([dataset[i] for i in batch])
+        for noisy, clean, rate in batch_stream(dataset, batches[batch_in_epoch:],
+                                               cfg.data.workers):
             noisy, clean = noisy.to(device), clean.to(device)
             est = net(noisy, rate)
             loss, parts = enhancement_loss(est, clean, rate, stft_weight=cfg.stft_weight,
