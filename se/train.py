@@ -107,6 +107,10 @@ class TrainConfig:
     si_sdr_weight: float = 0.01
     validate_every: int = 200
     dnsmos: bool = False
+    #: Stop after this much training time (seconds, counted across resumes) even before
+    #: ``max_steps``, validating and saving as at the last step; 0: no limit. For a lent
+    #: machine with a fixed time (the GPU recipe, :mod:`se.gpu_recipe`).
+    max_seconds: float = 0.0
     #: A checkpoint (of the same model arguments) whose weights start a fresh run: a second
     #: stage on other data. Ignored when ``--out`` already holds ``last.pt`` to resume.
     init_from: str = ""
@@ -127,6 +131,7 @@ class TrainConfig:
             (self.grad_clip >= 0, "grad_clip must be >= 0 (0 turns clipping off)"),
             (self.stft_weight >= 0 and self.si_sdr_weight >= 0, "loss weights must be >= 0"),
             (self.validate_every >= 1, "validate_every must be at least 1"),
+            (self.max_seconds >= 0, "max_seconds must be >= 0 (0: no limit)"),
             (d.kind in DATA_KINDS, f"data.kind must be one of {', '.join(DATA_KINDS)}"),
             (d.kind != "simulation" or bool(d.simulation),
              "data.simulation must name a simulation YAML when data.kind is simulation"),
@@ -502,6 +507,19 @@ def validate(model: BandSplitNet, dataset: Any, device: torch.device, *, dnsmos:
             for k, v in scores.items() if v}
 
 
+def _out_of_time(cfg: TrainConfig, started: float, device: torch.device) -> bool:
+    """Whether ``cfg.max_seconds`` has passed; under DDP the ranks agree (the slowest
+    rank's clock decides), so that they stop at the same step."""
+    if not cfg.max_seconds:
+        return False
+    over = time.monotonic() - started >= cfg.max_seconds
+    if dist.is_initialized():
+        flag = torch.tensor(int(over), device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        over = bool(flag.item())
+    return over
+
+
 def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: Any = None,
           val_dataset: Any = None) -> dict[str, Any]:
     """Run (or resume) training into ``out``.
@@ -583,7 +601,8 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
     bar = tqdm(total=cfg.max_steps, initial=step, desc="train", unit="step", file=sys.stderr,
                disable=not (progress and is_main) or None)
     net.train()
-    while step < cfg.max_steps:
+    last = False
+    while step < cfg.max_steps and not last:
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
         batches = rate_batches(dataset.item_sample_rates, cfg.batch_size, seed=cfg.seed,
@@ -609,7 +628,7 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
             bar.update(1)
             bar.set_postfix(loss=f"{row['loss']:.3f}", sdr=f"{parts['si_sdr']:.1f}", fs=rate,
                             lr=f"{learning_rate(cfg, step - 1):.1e}")
-            last = step >= cfg.max_steps
+            last = step >= cfg.max_steps or _out_of_time(cfg, started, device)
             if step % cfg.validate_every == 0 or last:
                 if is_main:
                     metrics = validate(model, val_dataset, device, dnsmos=cfg.dnsmos) \
