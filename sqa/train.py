@@ -44,6 +44,7 @@ from sqa.checkpoint import (
 )
 from sqa.data import SPLITS, Vocab, VoteDataset, aux_statistics, collate, split_labels
 from sqa.features import FeatureCache
+from sqa.head_fit import fit_heads, pooled_vectors
 from sqa.label_formats import read_labels
 from sqa.labels import LabelError, LabelTable, mean_opinion, validate
 from sqa.losses import clipped_mse, masked_mse, pairwise_ranking
@@ -54,6 +55,15 @@ from sqa.predict import predict_features
 LOG_FILE = "train_log.csv"
 LOG_COLUMNS = ("step", "epoch", "train_loss", "utt_MSE", "utt_LCC", "utt_SRCC", "sys_MSE",
                "sys_LCC", "sys_SRCC")
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The checkpoint shipped with the code: where training starts unless told otherwise.
+SHIPPED_CHECKPOINT = ROOT / "checkpoints" / "sqa" / "pretrained"
+#: ``--init`` value naming :data:`SHIPPED_CHECKPOINT`.
+PRETRAINED = "pretrained"
+#: Fine-tuning a checkpoint by default: head-fitting steps, then epochs of everything.
+FINETUNE_HEAD_STEPS = 300
+FINETUNE_EPOCHS = 2
 
 #: ``(step, total_steps, loss)`` after each optimiser step.
 StepCallback = Callable[[int, int, float], None]
@@ -85,6 +95,8 @@ class TrainConfig:
     aux: list[str] = field(default_factory=list)
     reference_dataset: str | None = None
     save_every: int = 0
+    head_steps: int = 0
+    head_lr: float = 3e-3
     model: dict = field(default_factory=dict)
 
 
@@ -280,7 +292,34 @@ def train(cfg: TrainConfig, *, progress: bool = True, table: LabelTable | None =
                                         step=step, epoch=epoch, batch_in_epoch=at_batch,
                                         infos=infos, rng=torch.get_rng_state()), out / name)
 
+    def log_and_keep(metrics: dict, train_loss: object) -> bool:
+        """Append a log row, save ``last.pt`` and, when validation improved (or there is
+        no ``model.pt`` yet), ``model.pt``; returns whether it improved."""
+        nonlocal best
+        lcc = metrics.get("utt_LCC", math.nan)
+        improved = (not math.isfinite(best) and not math.isfinite(lcc)) or (
+            math.isfinite(lcc) and lcc > best)
+        if math.isfinite(lcc) and lcc > best:
+            best = lcc
+        with log_path.open("a", newline="") as f:
+            row = {"step": step, "epoch": epoch, "train_loss": train_loss, **metrics}
+            csv.writer(f).writerow([row.get(c, "") for c in LOG_COLUMNS])
+        save(LAST_FILE, batch_in_epoch)
+        if improved or not (out / MODEL_FILE).exists():
+            save(MODEL_FILE, batch_in_epoch)
+        return improved
+
     losses: list[float] = []
+    if resume is None and cfg.head_steps > 0 and len(train_table):
+        head_losses = fit_heads(
+            model, pooled_vectors(model, dataset.paths, cache), listener=dataset.listeners,
+            dataset=dataset.datasets, score=dataset.scores, mos=dataset.mos,
+            steps=cfg.head_steps, lr=cfg.head_lr, weight_decay=cfg.weight_decay, tau=cfg.tau,
+            rank_weight=cfg.rank_weight, rank_margin=cfg.rank_margin,
+            listener_weight=cfg.listener_weight, mean_weight=cfg.mean_weight, seed=cfg.seed)
+        if is_main:  # step 0 of the log: the heads fitted on the frozen encoder
+            log_and_keep(_validation(model, val_table, cache),
+                         float(np.mean(head_losses[-10:])))
     total_steps = cfg.max_steps or cfg.epochs * math.ceil(len(sampler) / cfg.batch_size)
     bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", file=sys.stderr,
                disable=not (progress and is_main) or None)
@@ -327,20 +366,8 @@ def train(cfg: TrainConfig, *, progress: bool = True, table: LabelTable | None =
             epoch += 1
             batch_in_epoch = 0
         if is_main:
-            metrics = _validation(model, val_table, cache)
-            lcc = metrics.get("utt_LCC", math.nan)
-            improved = (not math.isfinite(best) and not math.isfinite(lcc)) or (
-                math.isfinite(lcc) and lcc > best)
-            if math.isfinite(lcc) and lcc > best:
-                best = lcc
-            with log_path.open("a", newline="") as f:
-                row = {"step": step, "epoch": epoch,
-                       "train_loss": float(np.mean(epoch_losses)) if epoch_losses else ""}
-                row.update(metrics)
-                csv.writer(f).writerow([row.get(c, "") for c in LOG_COLUMNS])
-            save(LAST_FILE, batch_in_epoch)
-            if improved or not (out / MODEL_FILE).exists():
-                save(MODEL_FILE, batch_in_epoch)
+            log_and_keep(_validation(model, val_table, cache),
+                         float(np.mean(epoch_losses)) if epoch_losses else "")
         if world > 1:
             dist.barrier()
     bar.close()
@@ -350,6 +377,28 @@ def train(cfg: TrainConfig, *, progress: bool = True, table: LabelTable | None =
             "best": best if math.isfinite(best) else None}
 
 
+def resolve_init(value: str | None, *, explicit_model: bool = False) -> str | None:
+    """The checkpoint a run starts from: ``pretrained`` (the default) is the shipped one,
+    or nothing when it is absent or a ``--model-config`` asks for a new model; ``none`` is
+    nothing; anything else is a checkpoint or model folder as given."""
+    if value is None or value.lower() == "none":
+        return None
+    if value == PRETRAINED:
+        if explicit_model or not (SHIPPED_CHECKPOINT / MODEL_FILE).is_file():
+            return None
+        return str(SHIPPED_CHECKPOINT)
+    return value
+
+
+def schedule(from_checkpoint: bool) -> tuple[int, int]:
+    """(epochs of the whole network, head-fitting steps) when the user gives none: from a
+    checkpoint, the heads on the frozen encoder then a short fine-tuning of everything
+    (benchmarks/sqa_learning.py chose it); from scratch, the long schedule."""
+    if from_checkpoint:
+        return FINETUNE_EPOCHS, FINETUNE_HEAD_STEPS
+    return TrainConfig().epochs, 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sqa.train",
                                      description=__doc__.split("\n\n")[0])
@@ -357,7 +406,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--labels", action="append", required=True,
                         help="label file (URGENT CSV, BVCC, NISQA); repeatable")
     parser.add_argument("--out", required=True, help="model folder to write (or resume)")
-    parser.add_argument("--init", help="checkpoint or model folder to start from")
+    parser.add_argument("--init", default=None,
+                        help="checkpoint or model folder to start from (default: the shipped "
+                             f"checkpoint, {SHIPPED_CHECKPOINT.relative_to(ROOT)}); 'none' "
+                             "trains from scratch")
     parser.add_argument("--val-split", choices=SPLITS, default=d.val_split)
     parser.add_argument("--val-fraction", type=float, default=d.val_fraction)
     parser.add_argument("--model-config", help="YAML of MosPredictorConfig settings")
@@ -365,7 +417,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="metric column as an extra target (e.g. pesq); repeatable")
     parser.add_argument("--reference-dataset",
                         help="dataset whose scale predictions use (default: most ratings)")
-    for name in ("epochs", "max_steps", "batch_size", "seed", "save_every"):
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs of the whole network (default: sized for the data, "
+                             "see sqa.train.schedule)")
+    parser.add_argument("--head-steps", type=int, default=None,
+                        help="steps fitting the heads on the frozen encoder first (default: "
+                             f"{FINETUNE_HEAD_STEPS} from a checkpoint, 0 from scratch)")
+    for name in ("max_steps", "batch_size", "seed", "save_every"):
         parser.add_argument("--" + name.replace("_", "-"), type=int,
                             default=getattr(d, name))
     for name in ("lr", "weight_decay", "max_seconds", "tau", "rank_weight", "aux_weight"):
@@ -375,14 +433,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    resuming = any((Path(args.out) / name).is_file() for name in (LAST_FILE, MODEL_FILE))
+    if args.init is None:  # the shipped checkpoint, unless a run in --out goes on
+        args.init = "none" if resuming else PRETRAINED
+    init = resolve_init(args.init, explicit_model=bool(args.model_config))
+    if args.model_config and init is not None:
+        parser.error("--model-config sets up a new model: it goes with --init none")
     try:
         model = {}
         if args.model_config:
             model = asdict(MosPredictorConfig.from_yaml(Path(args.model_config)))
+        epochs, head_steps = schedule(init is not None)
+        if resuming:  # go on with the schedule the run was started with
+            saved = _existing_run(Path(args.out))["train_config"]
+            epochs, head_steps = saved.get("epochs", epochs), saved.get("head_steps", 0)
         cfg = TrainConfig(
-            labels=args.labels, out=args.out, init=args.init, val_split=args.val_split,
-            val_fraction=args.val_fraction, seed=args.seed, epochs=args.epochs,
+            labels=args.labels, out=args.out, init=init, val_split=args.val_split,
+            val_fraction=args.val_fraction, seed=args.seed,
+            epochs=epochs if args.epochs is None else args.epochs,
+            head_steps=head_steps if args.head_steps is None else args.head_steps,
             max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
             weight_decay=args.weight_decay, max_seconds=args.max_seconds, tau=args.tau,
             rank_weight=args.rank_weight, aux_weight=args.aux_weight, aux=args.aux,
