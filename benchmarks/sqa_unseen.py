@@ -62,11 +62,29 @@ SENTENCES = (
     "The sky that morning was clear and bright blue.", "Torn scraps littered the stone floor.",
 )
 VOICES = ("m2", "m4", "m5", "m6", "f3", "f5", "klatt2", "klatt4")
+#: The fine-tuning defaults spelt out, for a run from scratch.
+SAME_SCHEDULE = ["--epochs", "5", "--max-steps", "120", "--batch-size", "16",
+                 "--max-seconds", "2", "--val-fraction", "0"]
 #: What each model row adds to ``sqa.train`` (labels: ``train.csv`` unless said).
 ROWS: dict[str, dict] = {
-    "default": {"label": "`sqa.train` defaults (README's first command)", "args": []},
-    "scratch": {"label": "`--init none` (from scratch, same schedule)",
-                "args": ["--init", "none"]},
+    "shipped": {"label": "shipped checkpoint, no votes", "model": "checkpoints/sqa/pretrained"},
+    "default": {"label": "`sqa.train` defaults: fine-tunes the shipped checkpoint (README's "
+                         "first command)", "args": []},
+    "scratch": {"label": "`--init none`, the same schedule (from scratch)",
+                "args": ["--init", "none", *SAME_SCHEDULE]},
+    "dnsmos_aux": {"label": "defaults, DNSMOS SIG/BAK/OVRL/P.808 columns in the CSV "
+                            "(targets of the checkpoint's metric heads)", "args": [],
+                   "labels": "train_metrics"},
+    "mos_rows": {"label": "defaults on clip means, no listener ids (no listener model)",
+                 "args": [], "labels": "train_mos"},
+    "no_rank": {"label": "defaults without the ranking loss (`--rank-weight 0`)",
+                "args": ["--rank-weight", "0"]},
+    "heads": {"label": "heads on the frozen encoder only (`--epochs 0 --head-steps 300`)",
+              "args": ["--epochs", "0", "--head-steps", "300"]},
+    "heads_then_whole": {"label": "heads on the frozen encoder, then the defaults "
+                                  "(`--head-steps 300`)", "args": ["--head-steps", "300"]},
+    "val_selected": {"label": "defaults, `model.pt` chosen on 10 % held-out systems "
+                              "(`--val-fraction 0.1`)", "args": ["--val-fraction", "0.1"]},
 }
 
 
@@ -111,14 +129,15 @@ def make_pool(work: Path) -> list[dict]:
     return records
 
 
-def objective_scores(records: list[dict], work: Path) -> pd.DataFrame:
+def objective_scores(records: list[dict], work: Path, *, compute: bool = True
+                     ) -> pd.DataFrame:
     """DNSMOS SIG/BAK/OVRL/P.808 and PLCMOS of every clip, kept in ``scores.json`` as
     they come (the run can stop and go on)."""
     from audio.metrics.nonintrusive import dnsmos, plcmos
 
     cache = work / "scores.json"
     done = json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else {}
-    todo = [r for r in records if r["utterance_id"] not in done]
+    todo = [r for r in records if r["utterance_id"] not in done and compute]
     todo.sort(key=lambda r: not r["held_out"])  # the test clips first
     for i, r in enumerate(tqdm(todo, desc="DNSMOS, PLCMOS", file=sys.stderr)):
         audio = load_audio(r["wav_path"])
@@ -161,7 +180,30 @@ def write_labels(records: list[dict], work: Path) -> dict[str, Path]:
             w.writerow([r["wav_path"], r["system_id"], r["sample_id"], f"{mos:.4f}"])
     paths["scp"].write_text("".join(f"{c} {by_id[c]['wav_path']}\n" for c in test_ids),
                             encoding="utf-8")
+    paths["train_mos"] = work / "train_mos.csv"
+    clip_means = pd.DataFrame(train_votes, columns=["clip", "listener", "vote"]).groupby(
+        "clip", sort=False)["vote"].mean()
+    with paths["train_mos"].open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header[:4])
+        for clip, mos in clip_means.items():
+            r = by_id[clip]
+            w.writerow([r["wav_path"], r["system_id"], r["sample_id"], f"{mos:.4f}"])
     return paths
+
+
+def write_metric_labels(paths: dict[str, Path], objective: pd.DataFrame) -> Path | None:
+    """``train.csv`` with the DNSMOS and PLCMOS columns of each clip (None until every
+    training clip is scored)."""
+    train = pd.read_csv(paths["train"])
+    ids = train["system_id"] + "-" + train["sample_id"]
+    if not ids.isin(objective.index).all():
+        return None
+    for column in objective.columns:
+        train[column] = objective.loc[ids, column].to_numpy()
+    out = paths["train"].with_name("train_metrics.csv")
+    train.to_csv(out, index=False, float_format="%.4f")
+    return out
 
 
 def _run(command: list[str], log: Path) -> float:
@@ -193,7 +235,7 @@ def model_row(name: str, spec: dict, paths: dict[str, Path], work: Path, fresh: 
         seconds = _run(["sqa.train", "--labels", str(labels), "--out", str(model),
                         *spec["args"]], log)
     else:
-        model = Path(spec["model"])
+        model = ROOT / spec["model"]
     predict_start = time.monotonic()
     _run(["sqa.predict", "--model", str(model), "--input", str(paths["scp"]),
           "--out", str(folder / "mos.scp"), *spec.get("predict_args", [])], log)
@@ -230,6 +272,50 @@ def zero_shot_rows(objective: pd.DataFrame, paths: dict[str, Path]) -> list[dict
     return rows
 
 
+def post_hoc_rows(model_dir: Path, records: list[dict], objective: pd.DataFrame,
+                  paths: dict[str, Path]) -> list[dict]:
+    """Levers applied after training, fitted on the training clips only: a linear
+    calibration of the default model to the votes' scale, and a ridge stack of it with
+    DNSMOS SIG/BAK/OVRL/P.808 and PLCMOS (inputs that cost DNSMOS's time at inference)."""
+    import torch
+    from sklearn.linear_model import RidgeCV
+
+    from sqa.label_formats import read_labels
+    from sqa.metrics import evaluate
+    from sqa.predict import load_predictor, predict_batch
+
+    torch.set_num_threads(2)
+    test = read_labels(paths["test"])
+    train_mos = pd.read_csv(paths["train_mos"])
+    train_mos.index = train_mos["system_id"] + "-" + train_mos["sample_id"]
+    by_id = {r["utterance_id"]: r for r in records}
+    model = load_predictor(model_dir)
+    ids = {"train": list(train_mos.index), "test": list(test["utterance_id"])}
+    pred = {}
+    for split, names in ids.items():
+        audio = [load_audio(by_id[i]["wav_path"]) for i in names]
+        pred[split] = pd.Series(predict_batch(model, [a.samples for a in audio],
+                                              [a.sample_rate for a in audio]), index=names)
+    rows = []
+    slope, offset = np.polyfit(pred["train"], train_mos["score"], 1)
+    rows.append({"name": "calibrated", "label": "defaults + linear calibration on the "
+                 "training clips' MOS", "train_seconds": 0.0,
+                 **_flat(evaluate(slope * pred["test"] + offset, test))})
+    columns = ["dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808", "plcmos"]
+    if set(ids["train"]) <= set(objective.index):
+        def features(split: str) -> np.ndarray:
+            return np.column_stack([pred[split].to_numpy(),
+                                    objective.loc[ids[split], columns].to_numpy()])
+
+        ridge = RidgeCV(alphas=np.logspace(-2, 3, 12)).fit(features("train"),
+                                                           train_mos["score"])
+        stacked = pd.Series(ridge.predict(features("test")), index=ids["test"])
+        rows.append({"name": "stacked", "label": "defaults stacked with DNSMOS x4 + PLCMOS "
+                     "(ridge on the training clips)", "train_seconds": 0.0,
+                     **_flat(evaluate(stacked, test))})
+    return rows
+
+
 def report(rows: list[dict], context: dict) -> str:
     lines = ["# SQA on unseen systems (independent simulated listeners)", "",
              f"`python -m benchmarks.sqa_unseen`, {context['date']}, {context['cpu']}, "
@@ -253,18 +339,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="rerun the chosen rows")
     parser.add_argument("--data-only", action="store_true",
                         help="make the clips, scores and labels only")
+    parser.add_argument("--cached-scores", action="store_true",
+                        help="use the DNSMOS/PLCMOS scores made so far, compute no more")
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     records = make_pool(args.work)
     paths = write_labels(records, args.work)
-    objective = objective_scores(records, args.work)
+    objective = objective_scores(records, args.work, compute=not args.cached_scores)
+    metric_labels = write_metric_labels(paths, objective)
+    if metric_labels is not None:
+        paths["train_metrics"] = metric_labels
     if args.data_only:
         return 0
     rows = zero_shot_rows(objective, paths)
     for name in [n for n in args.rows.split(",") if n]:
+        if ROWS[name].get("labels", "train") not in paths:
+            print(f"skipped {name}: {ROWS[name]['labels']} is not made yet", file=sys.stderr)
+            continue
         rows.append(model_row(name, ROWS[name], paths, args.work, args.fresh))
+    if "default" in args.rows.split(","):
+        rows += post_hoc_rows(args.work / "rows" / "default" / "model", records, objective,
+                              paths)
     held = [s for s in SYSTEMS if s.held_out]
     q = pd.DataFrame(records)
     test = pd.read_csv(paths["test"])

@@ -31,7 +31,6 @@ from sqa.labels import LabelTable, mean_opinion
 from sqa.metrics import METRICS, EvaluationError, evaluate
 from sqa.predict import load_predictor, predict
 from sqa.train import (
-    FINETUNE_HEAD_STEPS,
     PRETRAINED,
     StepCallback,
     TrainConfig,
@@ -253,8 +252,7 @@ def train_model(sessions: sessionmaker[Session], store: AudioStore, models_dir: 
     cfg = TrainConfig(out=str(folder), init=init, val_split=request.split,
                       val_fraction=request.held_out_fraction, seed=request.seed,
                       epochs=10 ** 6, max_steps=request.steps, batch_size=request.batch_size,
-                      model=dict(MODEL_SIZES[request.size]), max_seconds=4.0,
-                      head_steps=FINETUNE_HEAD_STEPS if init is not None else 0)
+                      model=dict(MODEL_SIZES[request.size]), max_seconds=4.0)
     try:
         result = train(cfg, progress=False, table=table, on_step=on_step)
     except (TrainError, CheckpointError) as exc:

@@ -61,9 +61,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_CHECKPOINT = ROOT / "checkpoints" / "sqa" / "pretrained"
 #: ``--init`` value naming :data:`SHIPPED_CHECKPOINT`.
 PRETRAINED = "pretrained"
-#: Fine-tuning a checkpoint by default: head-fitting steps, then epochs of everything.
+#: Fine-tuning a checkpoint by default (chosen on benchmarks/sqa_learning.py's set): the
+#: whole network, batches of 16 crops of 2 s, 5 epochs but at most 120 steps, every rating
+#: trained on and the last weights kept (a validation set of one or two systems picks at
+#: random). ``--head-steps`` first fits the heads on the frozen encoder (measured, not
+#: better with the shipped encoder).
+FINETUNE = {"batch_size": 16, "max_seconds": 2.0, "val_fraction": 0.0, "head_steps": 0}
+FINETUNE_EPOCHS, FINETUNE_MAX_STEPS = 5, 120
+#: Head-fitting steps when ``--head-steps`` is given without a number of its own.
 FINETUNE_HEAD_STEPS = 300
-FINETUNE_EPOCHS = 2
 
 #: ``(step, total_steps, loss)`` after each optimiser step.
 StepCallback = Callable[[int, int, float], None]
@@ -390,13 +396,16 @@ def resolve_init(value: str | None, *, explicit_model: bool = False) -> str | No
     return value
 
 
-def schedule(from_checkpoint: bool) -> tuple[int, int]:
-    """(epochs of the whole network, head-fitting steps) when the user gives none: from a
-    checkpoint, the heads on the frozen encoder then a short fine-tuning of everything
-    (benchmarks/sqa_learning.py chose it); from scratch, the long schedule."""
-    if from_checkpoint:
-        return FINETUNE_EPOCHS, FINETUNE_HEAD_STEPS
-    return TrainConfig().epochs, 0
+def schedule(from_checkpoint: bool, ratings: int) -> dict:
+    """The settings the user gave none of, sized for ``ratings`` rows: from a checkpoint,
+    :data:`FINETUNE` for ``FINETUNE_EPOCHS`` epochs, at most ``FINETUNE_MAX_STEPS`` steps;
+    from scratch, :class:`TrainConfig`'s long schedule."""
+    if not from_checkpoint:
+        d = TrainConfig()
+        return {"epochs": d.epochs, "max_steps": None, "batch_size": d.batch_size,
+                "max_seconds": d.max_seconds, "val_fraction": d.val_fraction, "head_steps": 0}
+    steps = FINETUNE_EPOCHS * math.ceil(max(1, ratings) / FINETUNE["batch_size"])
+    return {**FINETUNE, "epochs": FINETUNE_EPOCHS, "max_steps": min(steps, FINETUNE_MAX_STEPS)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -411,22 +420,25 @@ def build_parser() -> argparse.ArgumentParser:
                              f"checkpoint, {SHIPPED_CHECKPOINT.relative_to(ROOT)}); 'none' "
                              "trains from scratch")
     parser.add_argument("--val-split", choices=SPLITS, default=d.val_split)
-    parser.add_argument("--val-fraction", type=float, default=d.val_fraction)
+    parser.add_argument("--val-fraction", type=float, default=None,
+                        help="share held out for choosing model.pt (default: 0 when "
+                             f"fine-tuning, else {d.val_fraction})")
     parser.add_argument("--model-config", help="YAML of MosPredictorConfig settings")
     parser.add_argument("--aux", action="append", default=[],
                         help="metric column as an extra target (e.g. pesq); repeatable")
     parser.add_argument("--reference-dataset",
                         help="dataset whose scale predictions use (default: most ratings)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs of the whole network (default: sized for the data, "
-                             "see sqa.train.schedule)")
     parser.add_argument("--head-steps", type=int, default=None,
-                        help="steps fitting the heads on the frozen encoder first (default: "
-                             f"{FINETUNE_HEAD_STEPS} from a checkpoint, 0 from scratch)")
-    for name in ("max_steps", "batch_size", "seed", "save_every"):
+                        help="steps fitting the heads on the frozen encoder first (default 0)")
+    for name in ("epochs", "max_steps", "batch_size"):
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=None,
+                            help="default: sized for the data (sqa.train.schedule)")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="crop length in training (default: sqa.train.schedule)")
+    for name in ("seed", "save_every"):
         parser.add_argument("--" + name.replace("_", "-"), type=int,
                             default=getattr(d, name))
-    for name in ("lr", "weight_decay", "max_seconds", "tau", "rank_weight", "aux_weight"):
+    for name in ("lr", "weight_decay", "tau", "rank_weight", "aux_weight"):
         parser.add_argument("--" + name.replace("_", "-"), type=float,
                             default=getattr(d, name))
     return parser
@@ -445,17 +457,22 @@ def main(argv: list[str] | None = None) -> int:
         model = {}
         if args.model_config:
             model = asdict(MosPredictorConfig.from_yaml(Path(args.model_config)))
-        epochs, head_steps = schedule(init is not None)
         if resuming:  # go on with the schedule the run was started with
             saved = _existing_run(Path(args.out))["train_config"]
-            epochs, head_steps = saved.get("epochs", epochs), saved.get("head_steps", 0)
+            sized = {k: saved.get(k, getattr(TrainConfig(), k)) for k in (
+                "epochs", "max_steps", "batch_size", "max_seconds", "val_fraction",
+                "head_steps")}
+        else:
+            ratings = sum(len(read_labels(p)) for p in args.labels)
+            sized = schedule(init is not None, ratings)
+        given = {k: getattr(args, k) for k in sized if getattr(args, k) is not None}
+        if "epochs" in given and "max_steps" not in given:
+            given["max_steps"] = None  # the epochs the user asked for, not the step cap
+        sized.update(given)
         cfg = TrainConfig(
             labels=args.labels, out=args.out, init=init, val_split=args.val_split,
-            val_fraction=args.val_fraction, seed=args.seed,
-            epochs=epochs if args.epochs is None else args.epochs,
-            head_steps=head_steps if args.head_steps is None else args.head_steps,
-            max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
-            weight_decay=args.weight_decay, max_seconds=args.max_seconds, tau=args.tau,
+            seed=args.seed, **sized, lr=args.lr,
+            weight_decay=args.weight_decay, tau=args.tau,
             rank_weight=args.rank_weight, aux_weight=args.aux_weight, aux=args.aux,
             reference_dataset=args.reference_dataset, save_every=args.save_every,
             model=model)
