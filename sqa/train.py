@@ -62,11 +62,11 @@ SHIPPED_CHECKPOINT = ROOT / "checkpoints" / "sqa" / "pretrained"
 #: ``--init`` value naming :data:`SHIPPED_CHECKPOINT`.
 PRETRAINED = "pretrained"
 #: Fine-tuning a checkpoint by default (chosen on benchmarks/sqa_learning.py's set): the
-#: whole network, batches of 16 crops of 2 s, 5 epochs but at most 120 steps, every rating
+#: whole network, batches of 16 crops of 1.5 s, 5 epochs but at most 120 steps, every rating
 #: trained on and the last weights kept (a validation set of one or two systems picks at
 #: random). ``--head-steps`` first fits the heads on the frozen encoder (measured, not
 #: better with the shipped encoder).
-FINETUNE = {"batch_size": 16, "max_seconds": 2.0, "val_fraction": 0.0, "head_steps": 0}
+FINETUNE = {"batch_size": 16, "max_seconds": 1.5, "val_fraction": 0.0, "head_steps": 0}
 FINETUNE_EPOCHS, FINETUNE_MAX_STEPS = 5, 120
 #: Head-fitting steps when ``--head-steps`` is given without a number of its own.
 FINETUNE_HEAD_STEPS = 300

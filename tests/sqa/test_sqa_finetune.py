@@ -34,13 +34,20 @@ def _train_cli(*args: str) -> subprocess.CompletedProcess:
 def test_cli_starts_from_the_shipped_checkpoint_unless_told(tmp_path: Path) -> None:
     labels = labelled_set(tmp_path, clips=6)
     shipped = read_checkpoint(SHIPPED_CHECKPOINT / MODEL_FILE)
-    done = _train_cli("--labels", str(labels), "--out", str(tmp_path / "tuned"),
-                      "--head-steps", "20", "--epochs", "0")
+    done = _train_cli("--labels", str(labels), "--out", str(tmp_path / "tuned"))
     assert done.returncode == 0, done.stderr
     tuned = read_checkpoint(tmp_path / "tuned" / MODEL_FILE)
     assert tuned["model_args"]["d_model"] == shipped["model_args"]["d_model"]
-    assert tuned["train_config"]["init"] == str(SHIPPED_CHECKPOINT)
-    with (tmp_path / "tuned" / "train_log.csv").open() as f:
+    config = tuned["train_config"]
+    assert config["init"] == str(SHIPPED_CHECKPOINT)
+    # 12 ratings: 5 epochs of one batch of 16, every rating trained on, the last weights
+    assert (config["batch_size"], config["max_steps"], config["val_fraction"]) == (16, 5, 0.0)
+    assert tuned["step"] == 5
+
+    heads = _train_cli("--labels", str(labels), "--out", str(tmp_path / "heads"),
+                       "--head-steps", "20", "--epochs", "0")
+    assert heads.returncode == 0, heads.stderr
+    with (tmp_path / "heads" / "train_log.csv").open() as f:
         log = list(csv.DictReader(f))
     assert [row["step"] for row in log] == ["0"]  # the head stage, then no epoch
 
