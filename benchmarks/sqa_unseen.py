@@ -16,8 +16,9 @@ the degradation parameters. 14 training systems x 15 clips get ``TRAIN_VOTES`` s
     python -m sqa.predict --model MODEL --input test_wav.scp --out mos.scp
     python -m sqa.evaluate --pred mos.scp --labels test.csv --json scores.json
 
-with 2 threads, niced; zero-shot rows score the same clips with DNSMOS and PLCMOS. Nothing
-here was tuned on this set: settings were chosen on :mod:`benchmarks.sqa_learning`'s set.
+with one thread each (``SQA_BENCH_THREADS``), niced; zero-shot rows score the same clips
+with DNSMOS and PLCMOS. Nothing here was tuned on this set: the settings were chosen on
+:mod:`benchmarks.sqa_learning`'s set (:mod:`benchmarks.sqa_tune`).
 Writes ``benchmarks/results/sqa_unseen.md`` and ``.json``; the clips, scores and models stay
 under ``runs/sqa_unseen/`` (git-ignored) and are reused.
 """
@@ -49,6 +50,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "sqa_unseen.md"
 WORK = ROOT / "runs" / "sqa_unseen"
 SEED = 2026
+#: Threads per command: one, since on a 2-core machine shared by many jobs two OpenMP
+#: threads mostly wait for each other (a heads-only run took 18 min instead of about 2).
+THREADS = os.environ.get("SQA_BENCH_THREADS", "1")
 TRAIN_CLIPS, TEST_CLIPS = 15, 30
 TRAIN_VOTES, TEST_VOTES, LISTENERS = 1000, 8, 40
 UTTERANCES, SECONDS = 48, 4.8
@@ -207,7 +211,7 @@ def write_metric_labels(paths: dict[str, Path], objective: pd.DataFrame) -> Path
 
 
 def _run(command: list[str], log: Path) -> float:
-    env = {**os.environ, "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2",
+    env = {**os.environ, "OMP_NUM_THREADS": THREADS, "MKL_NUM_THREADS": THREADS,
            "PYTHONPATH": str(ROOT)}
     start = time.monotonic()
     with log.open("a", encoding="utf-8") as f:
@@ -323,7 +327,7 @@ def post_hoc_rows(model_dir: Path, records: list[dict], objective: pd.DataFrame,
 def report(rows: list[dict], context: dict) -> str:
     lines = ["# SQA on unseen systems (independent simulated listeners)", "",
              f"`python -m benchmarks.sqa_unseen`, {context['date']}, {context['cpu']}, "
-             f"2 threads per run, niced; {context['load']}.", "",
+             f"{THREADS} thread(s) per command, niced 10; {context['load']}.", "",
              "| predictor | utt LCC | utt SRCC | sys LCC | sys SRCC | utt MSE | train s |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
