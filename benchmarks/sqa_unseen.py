@@ -74,8 +74,9 @@ ROWS: dict[str, dict] = {
     "shipped": {"label": "shipped checkpoint, no votes", "model": "checkpoints/sqa/pretrained"},
     "default": {"label": "`sqa.train` defaults: fine-tunes the shipped checkpoint (README's "
                          "first command)", "args": []},
-    "scratch": {"label": "`--init none`, the same schedule (from scratch)",
-                "args": ["--init", "none", *SAME_SCHEDULE]},
+    "scratch": {"label": "`--init none`, the same architecture and schedule (from scratch)",
+                "args": ["--init", "none", "--model-config",
+                         "checkpoints/sqa/pretrained/model.yaml", *SAME_SCHEDULE]},
     "dnsmos_aux": {"label": "defaults, DNSMOS SIG/BAK/OVRL/P.808 columns in the CSV "
                             "(targets of the checkpoint's metric heads)", "args": [],
                    "labels": "train_metrics"},
