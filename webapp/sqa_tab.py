@@ -45,7 +45,10 @@ from webapp.sqa_charts import (
 )
 
 SPLITS = [("held-out systems (unseen conditions)", "system"), ("held-out clips", "clip")]
-SIZES = [("compact (1.0 M weights)", "compact"), ("tiny (a quick trial)", "tiny")]
+SIZES = [("compact (1.0 M weights)", "compact"), ("tiny (a quick trial, new)", "tiny")]
+#: Where a compact model's training starts: the shipped checkpoint unless told otherwise.
+START_SHIPPED, START_ACTIVE, START_SCRATCH = "shipped checkpoint", "active model", "scratch"
+START_CHOICES = [START_SHIPPED, START_ACTIVE, START_SCRATCH]
 NO_MODEL = ("**No quality model yet.** Train one below, or place a pretrained model folder "
             "(holding `model.pt`) at `checkpoints/sqa/pretrained/` and restart.")
 
@@ -102,18 +105,19 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         return f"**{report.summary()}**"
 
     def train(tests: list[str], sets: list[str], split: str, fraction: float, steps: float,
-              size: str, from_active: bool, name: str, colour: str,
+              size: str, start: str, name: str, colour: str,
               progress: gr.Progress = gr.Progress()):
         try:
             with context.sessions() as session:
                 table = training_labels(session, context.store, [int(t) for t in tests or []],
                                         sets or [])
-                init = active_model(session) if from_active else None
+                init = active_model(session) if start == START_ACTIVE else None
         except LibraryError as exc:
             raise gr.Error(str(exc)) from exc
         request = TrainingRequest(name=name or "", split=split, held_out_fraction=fraction,
                                   steps=int(steps or 0), size=size,
-                                  init_model_id=init.id if init else None)
+                                  init_model_id=init.id if init else None,
+                                  from_scratch=start == START_SCRATCH)
         updates: queue.Queue = queue.Queue()
         outcome: dict = {}
 
@@ -232,7 +236,8 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
                           elem_id="sqa-steps")
         size = gr.Radio(SIZES, value="compact", label="Model", elem_id="sqa-size")
     with gr.Row():
-        from_active = gr.Checkbox(False, label="Start from the active model (fine-tune)")
+        start = gr.Radio(START_CHOICES, value=START_SHIPPED, label="Start from",
+                         elem_id="sqa-start")
         name = gr.Textbox(label="Model name", elem_id="sqa-name")
         train_button = gr.Button("Train", variant="primary", elem_id="sqa-train")
     loss = gr.Plot(label="Training loss", elem_id="sqa-loss")
@@ -274,7 +279,7 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
     refresh = [tests, sets, status, registry]
     upload_button.click(upload, [labels_file, audio_zip, set_name, fmt], upload_report).then(
         sources, None, refresh)
-    train_button.click(train, [tests, sets, split, fraction, steps, size, from_active, name,
+    train_button.click(train, [tests, sets, split, fraction, steps, size, start, name,
                                colour], [loss, *results, registry, status, shown_model],
                        show_progress_on=[loss])
     colour.change(recolour, [shown_model, colour], scatter_utt)
