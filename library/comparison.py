@@ -99,7 +99,8 @@ def run_comparison(sessions: sessionmaker[Session], store: AudioStore,
                    metrics: Sequence[str] = DEFAULT_METRICS,
                    progress: ProgressCallback | None = None) -> pd.DataFrame:
     """One row per (input, system): output clip, timing, every metric, the active quality
-    model's ``predicted_mos`` of the output (NaN until it scored the clip), and any error.
+    model's ``predicted_mos`` of the output (NaN until it scored the clip), any error, and
+    ``metric_seconds`` (what computing each metric took now; empty when stored before).
 
     Enhancement runs here, one output after another, while the outputs already made are
     scored on the scoring pool (:func:`library.scores.submit_scores`), so both cores work.
@@ -129,6 +130,7 @@ def run_comparison(sessions: sessionmaker[Session], store: AudioStore,
             scores = future.result()
             row.update(scores.values)
             row["error"] = "; ".join(f"{m}: {e}" for m, e in scores.errors.items())
+            row["metric_seconds"] = scores.seconds  # empty where the scores were stored
             step(f"scored {row['system']} on {row['input']}")
         waiting[:] = still
 
@@ -141,7 +143,7 @@ def run_comparison(sessions: sessionmaker[Session], store: AudioStore,
         try:
             result = enhance_clip(sessions, store, clip.id, system)
         except EnhancementError as exc:
-            row.update({m: math.nan for m in metrics}, error=str(exc))
+            row.update({m: math.nan for m in metrics}, error=str(exc), metric_seconds={})
             step(f"{system.name} on {clip.name}")
             step(f"{system.name} on {clip.name}")
             continue

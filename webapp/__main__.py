@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 
 import uvicorn
 
@@ -28,13 +27,6 @@ def main(argv: list[str] | None = None) -> int:
     app = build_app(context)
     print(f"Serving on http://{settings.host}:{settings.port}/ (schema "
           f"{context.schema_revision})", flush=True)
-    # DNSMOS's sessions (and librosa's first call) take seconds: build them while the server
-    # starts, not when the first person presses Enhance.
-    from audio.metrics.nonintrusive import warm_up
-
-    warming = threading.Timer(2.0, warm_up)
-    warming.daemon = True
-    warming.start()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 

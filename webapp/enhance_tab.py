@@ -8,7 +8,9 @@ while the others are still being made and measured.
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pandas as pd
 
 from audio.io import AudioError, load_audio
 from audio.metrics import DEFAULT_METRICS
+from audio.metrics.nonintrusive import warm_up
 from library.clips import LibraryError, get_clip
 from library.comparison import enhance_live, input_clip
 from library.enhancement import find_input_clips
@@ -42,6 +45,14 @@ def notes_text(errors: dict[str, str]) -> str:
     for metric, reason in errors.items():
         by_reason.setdefault(reason, []).append(metric)
     return "; ".join(f"{', '.join(metrics)}: {reason}" for reason, metrics in by_reason.items())
+
+
+@functools.cache
+def warm_metrics_once() -> None:
+    """Build the DNSMOS sessions in the background the first time an admin page opens
+    (seconds of work), so the first Enhance does not wait for them; not at server start,
+    where it would delay the first answer."""
+    threading.Thread(target=warm_up, daemon=True, name="warm-metrics").start()
 
 
 def _row(system: str) -> dict:
@@ -170,4 +181,5 @@ def build_enhance_tab(context: AppContext, blocks: gr.Blocks) -> None:
                      show_progress_on=[status])
     search.submit(clip_choices, search, clip_id)
     search_button.click(clip_choices, search, clip_id)
-    blocks.load(system_choices, None, systems).then(clip_choices, None, clip_id)
+    blocks.load(system_choices, None, systems).then(clip_choices, None, clip_id).then(
+        warm_metrics_once)
