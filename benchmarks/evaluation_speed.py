@@ -11,8 +11,8 @@ fresh data folder, as the app does after its start-up warm-up of the DNSMOS mode
   on 2 cores.
 
 The machine this runs on may be shared: the load average (1 min) is written next to every
-figure. Writes ``benchmarks/results/evaluation_speed.md`` and the seconds of each metric on
-each clip to ``benchmarks/results/evaluation_speed_metrics.csv``.
+figure. Writes ``benchmarks/results/evaluation_speed_<part>.md`` and the seconds of each metric
+on each clip to ``benchmarks/results/evaluation_speed_<part>_metrics.csv``.
 
     python benchmarks/evaluation_speed.py [--part enhance|compare|both] [--repeats 1]
         [--clips 36]   # fewer demo inputs for Compare, on a machine too busy for all 36
@@ -158,7 +158,8 @@ def main() -> None:
 def write(args, warm_seconds: float, enhance: list[dict], compare: list[dict],
           metric_rows: list[dict]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with open(RESULTS / "evaluation_speed_metrics.csv", "w", newline="") as handle:
+    stem = f"evaluation_speed_{args.part}"
+    with open(RESULTS / f"{stem}_metrics.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, ["part", "clip_id", "system", "metric", "seconds"])
         writer.writeheader()
         writer.writerows(metric_rows)
@@ -197,11 +198,11 @@ def write(args, warm_seconds: float, enhance: list[dict], compare: list[dict],
               "| part | metric | clips | median s | max s | total s |", "|---|---|---|---|---|---|"]
     lines += [f"| {part} | {metric} | {len(v)} | {statistics.median(v):.3f} | {max(v):.3f} | "
               f"{sum(v):.1f} |" for (part, metric), v in sorted(by_metric.items())]
-    lines += ["", "Every value per clip: `evaluation_speed_metrics.csv`. The DNSMOS time covers "
+    lines += ["", f"Every value per clip: `{stem}_metrics.csv`. The DNSMOS time covers "
               "all four DNSMOS columns (one model run); a clip shorter than 9 s is repeated "
               "until it fills at least one 9 s window, and each window 1 s apart is scored "
               "(a 2.2 s clip: 8 windows, a 2.45 s clip: 1).", ""]
-    (RESULTS / "evaluation_speed.md").write_text("\n".join(lines))
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 
