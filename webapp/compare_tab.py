@@ -92,7 +92,9 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
                     index="distortions", columns="system", values=metric).reset_index(),
                 _summary_table(by_rate, [metric], ["system", "sample_rate"]).pivot(
                     index="sample_rate", columns="system", values=metric).reset_index(),
-                clips.round(3),
+                # on screen an all-empty error column only squeezes the others
+                (clips if clips["error"].astype(bool).any()
+                 else clips.drop(columns="error")).round(3),
                 [str(folder / "comparison_per_clip.csv"),
                  str(folder / "comparison_per_system.csv")])
 

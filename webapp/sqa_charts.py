@@ -105,11 +105,16 @@ def residual_figure(points: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Residuals (predicted - human)", "human MOS", "error", height=320)
 
 
+POINT_COLUMNS = ["clip_id", "name", "system_id", "dataset", "mos", "pred", "dnsmos_ovrl",
+                 "dnsmos_p808"]
+#: The metric table's columns, so that it has headers before any model is shown.
+METRIC_COLUMNS = ["predictor"] + [f"{level} {name}" for _, level in LEVELS for name in NAMES]
+SUGGESTION_COLUMNS = ["clip_id", "name", "system", "predicted_mos", "spread"]
+
+
 def points_table(points: pd.DataFrame) -> pd.DataFrame:
     """The held-out clips as a table (select a row to listen)."""
-    columns = ["clip_id", "name", "system_id", "dataset", "mos", "pred", "dnsmos_ovrl",
-               "dnsmos_p808"]
-    return points[[c for c in columns if c in points]].round(3)
+    return points[[c for c in POINT_COLUMNS if c in points]].round(3)
 
 
 REGISTRY_COLUMNS = ["id", "name", "active", "kind", "created", "data", "split", "utt_LCC",

@@ -35,6 +35,9 @@ from sqa.label_formats import FORMATS
 from webapp.clip_views import clip_media
 from webapp.context import AppContext
 from webapp.sqa_charts import (
+    METRIC_COLUMNS,
+    POINT_COLUMNS,
+    SUGGESTION_COLUMNS,
     loss_figure,
     metrics_table,
     points_table,
@@ -274,7 +277,8 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
                              elem_id="sqa-activate-new")
     metrics = gr.Dataframe(label="Held-out clips: this model beside DNSMOS on the same clips "
                                  "(MSE lower is better; LCC, SRCC, KTAU higher)",
-                           interactive=False, wrap=True, elem_id="sqa-metrics")
+                           headers=METRIC_COLUMNS, interactive=False, wrap=True,
+                           elem_id="sqa-metrics")
     metrics_note = gr.Markdown(elem_id="sqa-metrics-note")
     colour = gr.Radio([("system", "system_id"), ("dataset", "dataset")], value="system_id",
                       label="Colour the utterances by")
@@ -286,14 +290,15 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
     residuals = gr.Plot(label="Residuals", elem_id="sqa-residuals")
     with gr.Row():
         points = gr.Dataframe(label="Held-out clips (select a row to listen)",
-                              interactive=False, max_height=300, elem_id="sqa-points")
+                              headers=POINT_COLUMNS, interactive=False, max_height=300,
+                              wrap=True, elem_id="sqa-points")
         with gr.Column(scale=0, min_width=320):
             point_clip = gr.Number(label="Clip id", precision=0)
             player = gr.Audio(label="Clip", type="filepath", interactive=False,
                               elem_id="sqa-player")
     gr.Markdown("### Models")
     registry = gr.Dataframe(label="Registry (select a row, then activate or show it)",
-                            interactive=False, elem_id="sqa-registry")
+                            interactive=False, wrap=True, elem_id="sqa-registry")
     with gr.Row():
         model_id = gr.Number(label="Model id", precision=0, elem_id="sqa-model-id")
         activate_button = gr.Button("Activate", elem_id="sqa-activate")
@@ -305,8 +310,8 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         suggest_button = gr.Button("Suggest clips to rate next", elem_id="sqa-suggest")
     score_report = gr.Markdown(elem_id="sqa-score-report")
     suggestions = gr.Dataframe(label="Least certain clips (MC-dropout spread of the predicted "
-                                     "MOS)", interactive=False, wrap=True,
-                              elem_id="sqa-suggestions")
+                                     "MOS)", headers=SUGGESTION_COLUMNS, interactive=False,
+                              wrap=True, elem_id="sqa-suggestions")
 
     results = [metrics, metrics_note, scatter_utt, scatter_sys, residuals, points]
     seen_sources = gr.State(None)

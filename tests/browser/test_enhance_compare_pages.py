@@ -67,6 +67,9 @@ def test_compare_systems_over_the_demo_set(admin_page):
     expect(summary).to_contain_text("±")
     expect(summary).to_contain_text("mmse_lsa")
     expect(summary).to_contain_text("36")  # every degraded demo clip was compared
+    # the means are over one stated clip set, the same for both systems
+    expect(page.locator("#compare-clip-set")).to_contain_text(
+        "same clips for all 2 systems: the 36 input clips")
     expect(page.locator("#compare-bars .js-plotly-plot")).to_be_visible()
     expect(page.locator("#compare-boxes .js-plotly-plot")).to_be_visible()
     expect(page.locator("#compare-csv")).to_contain_text("comparison_per_clip")
@@ -79,6 +82,9 @@ def test_compare_systems_over_the_demo_set(admin_page):
         visible=True).first.click()
     expect(page.get_by_text("clean reference", exact=True).first).to_be_visible()
     expect(page.locator(".js-plotly-plot")).to_have_count(2 + 4, timeout=30_000)
+    # ...just below the table, scrolled to where the person is looking
+    expect(page.locator("#compare-clip-title")).to_contain_text("u01_en-us_8k_noise-white")
+    expect(page.locator("#compare-clip-view")).to_be_in_viewport()
 
 
 @pytest.mark.parametrize("name, seconds, rate, silent, message", [
