@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from webapp.api import API_VERSION, build_router, install_error_handlers
 from webapp.compare_tab import build_compare_tab
 from webapp.context import AppContext
+from webapp.curation_tab import build_curation_tab
 from webapp.enhance_tab import build_enhance_tab
 from webapp.library_tab import build_library_tab
 from webapp.rater_page import mount_rater_page
@@ -40,6 +41,8 @@ def build_admin_blocks(context: AppContext) -> gr.Blocks:
                 build_tests_tab(context, blocks)
             with gr.Tab("Quality model", id="sqa"):
                 build_sqa_tab(context, blocks)
+            with gr.Tab("Data curation", id="curation"):
+                build_curation_tab(context, blocks)
     return blocks
 
 
