@@ -22,6 +22,9 @@ from webapp.sqa_tab import build_sqa_tab
 from webapp.tests_tab import build_tests_tab
 
 TITLE = "Speech enhancement & quality workbench"
+#: Gradio 6's status tracker announces `common.complete` to screen readers when an event
+#: ends, a key its English translations lack; this supplies the words.
+TRANSLATIONS = gr.I18n(en={"common.complete": "Done"})
 
 
 def build_admin_blocks(context: AppContext) -> gr.Blocks:
@@ -60,4 +63,5 @@ def build_app(context: AppContext) -> FastAPI:
         allowed_paths=[str(context.store.root)],
         max_file_size=f"{context.settings.max_upload_mb}mb",
         footer_links=["api"],
+        i18n=TRANSLATIONS,
     )
