@@ -39,7 +39,14 @@ from listening_tests.comparison_stats import (
 )
 from listening_tests.design import load_test, spec_of
 from listening_tests.errors import NotFound
-from listening_tests.exports import csv_text, escape_formulas
+from listening_tests.exports import (
+    accept_reject_p808,
+    csv_text,
+    escape_formulas,
+    votes_per_clip,
+    votes_per_cond,
+    votes_per_worker,
+)
 from listening_tests.ranking import bootstrap_bradley_terry
 
 N_BOOT = 200  # bootstrap resamples of the ranking: enough for 95 % intervals, quick
@@ -48,8 +55,9 @@ COLUMNS = ("clip", "condition", "pair_condition", "rater", "raw_score", "score",
            "used", "role", "sample_id", "elapsed_ms", "voted_at", "session_id", "qc_status",
            "vote_id")
 EXPORTS = {"ccr": ("votes_per_clip.csv", "votes_per_cond.csv", "votes_per_worker.csv",
-                   "accept_reject.csv", "votes.parquet"),
-           "ab": ("pairs.csv", "votes_per_worker.csv", "accept_reject.csv", "votes.parquet")}
+                   "accept_reject.csv", "accept_reject_gui.csv", "votes.parquet"),
+           "ab": ("pairs.csv", "votes_per_worker.csv", "accept_reject.csv",
+                  "accept_reject_gui.csv", "votes.parquet")}
 
 
 def pair_name(item: ListeningTestItem) -> str:
@@ -189,20 +197,23 @@ def comparison_export(db: Session, test_id: int, name: str,
         return buffer.getvalue()
     if name == "accept_reject.csv":
         table = decisions()
-    elif name == "votes_per_worker.csv":
+    elif name == "accept_reject_gui.csv":
+        table = accept_reject_p808(decisions())
+    elif method == "ccr" and name == "votes_per_worker.csv":
+        table = votes_per_worker(frame, mos_name="CMOS")
+    elif name == "votes_per_worker.csv":  # A/B is no P.808 method: every answer, as played
         table = frame[["rater", "clip", "condition", "pair_condition", "system_a", "system_b",
                        "raw_score", "score", "choice", "role", "qc_status"]].rename(
             columns={"rater": "worker", "clip": "pair"})
     elif name == "pairs.csv":
         answers = answers_frame(db, test_id)
         table = pairs_table(answers) if len(answers) else pd.DataFrame()
+    elif name == "votes_per_clip.csv":
+        table = votes_per_clip(frame, mos_name="CMOS")
     else:
-        by = "clip" if name == "votes_per_clip.csv" else "condition"
-        stats = cmos_per_system(frame, by=by) if len(frame) else pd.DataFrame(
-            columns=["n", "cmos", "std", "ci95", "ci95_normal", "p_value"])
-        table = stats.rename(columns={"cmos": "CMOS", "ci95_normal": "95%CI",
-                                      "ci95": "95%CI_t"}).reset_index().rename(
-            columns={"clip": "pair", "condition": "condition"})
+        table = votes_per_cond(frame, mos_name="CMOS")
+        stats = cmos_per_system(frame) if len(frame) else pd.DataFrame(columns=["p_value"])
+        table["p_value"] = stats["p_value"].to_numpy()  # both sorted by condition
     return csv_text(escape_formulas(table)).encode("utf-8")
 
 

@@ -81,7 +81,9 @@ def decide_comparison(db: Session, rs: RatingSession, spec: ListeningTestSpec,
         if spec.method == "ccr":
             # processed (the item's clip) played first unless swapped
             corrected = sign_corrected(int(vote.score), processed_first=not si.swapped)
-            answers.append(Answer(clip=name, score=float(corrected if gold else vote.score),
+            # P.808's page stores sign-corrected CCR answers, so its straight-lining rule
+            # sees corrected votes; so does ours.
+            answers.append(Answer(clip=name, score=float(corrected),
                                   played_to_end=played, is_gold=gold,
                                   expected=float(item.expected_score) if gold else None))
         else:

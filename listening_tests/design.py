@@ -211,13 +211,16 @@ def _add_items(db: Session, store: AudioStore, test: ListeningTest,
     # Clean references that are not rated themselves come first for gold and training.
     clean = [c for c in references if c not in rating_ids] + \
         [c for c in references if c in rating_ids]
+    gold_ids: set[int] = set()  # never also a training clip: raters would learn the answer
     if spec.gold.ids:
         for g in spec.gold.ids:
             item(g.clip, ItemRole.GOLD, "gold", stem(gold_clips[g.clip].name), g.expected)
+            gold_ids.add(g.clip)
     elif spec.gold.auto and spec.gold.count and spec.gold.per_session:
         n_clean = min((spec.gold.count + 1) // 2, len(clean))
         for clip_id in clean[:n_clean]:
             item(clip_id, ItemRole.GOLD, "gold", stem(db.get(Clip, clip_id).name), 5)
+            gold_ids.add(clip_id)
         bad_sources = (clean[n_clean:] + clean[:n_clean]) or sources
         picks = rng.permutation(len(bad_sources))
         for k in range(spec.gold.count - n_clean):
@@ -226,8 +229,11 @@ def _add_items(db: Session, store: AudioStore, test: ListeningTest,
                                                   parent.sample_rate, rng)
             if k >= len(picks):  # more bad gold than sources: vary the noise only
                 condition = {**condition, "variant": k}
-            made = generated(samples, parent, f"gold-bad_{stem(parent.name)}.flac", condition)
-            item(made.id, ItemRole.GOLD, "gold", stem(parent.name), 1)
+            # named after what it is now: a degraded "x_clean" must not export as x_clean
+            degraded = f"{stem(parent.name)}_degraded"
+            made = generated(samples, parent, f"gold-bad_{degraded}.flac", condition)
+            item(made.id, ItemRole.GOLD, "gold", degraded, 1)
+            gold_ids.add(made.id)
     if spec.trapping.enabled and spec.trapping.per_session:
         picks = rng.permutation(len(rating))
         for score in range(1, 6):
@@ -236,12 +242,13 @@ def _add_items(db: Session, store: AudioStore, test: ListeningTest,
             made = generated(samples, parent, f"trap-{score}_{stem(parent.name)}.flac",
                              {"trap": True, "requested_score": score})
             item(made.id, ItemRole.TRAP, "trap", stem(parent.name), score)
-    training_sources = [c for c in clean if c not in rating_ids] or clean or sources
+    training_sources = [c for c in clean if c not in rating_ids and c not in gold_ids] or \
+        [c for c in clean if c not in gold_ids] or clean or sources
     order = rng.permutation(len(training_sources))
     for k, snr_db in enumerate(training_snrs(spec.training.count)):
         parent = db.get(Clip, training_sources[int(order[k % len(order)])])
-        if snr_db is None and parent.id in rating_ids:
-            snr_db = 40.0  # never play a rating clip as a training clip
+        if snr_db is None and (parent.id in rating_ids or parent.id in gold_ids):
+            snr_db = 40.0  # never play a rating or gold clip itself as a training clip
         if snr_db is None:
             item(parent.id, ItemRole.TRAINING, "training", stem(parent.name))
             continue

@@ -21,6 +21,7 @@ from listening_tests.design import load_test
 from listening_tests.errors import NotFound
 from listening_tests.exports import (
     accept_reject,
+    accept_reject_p808,
     csv_text,
     urgent_labels,
     votes_per_clip,
@@ -37,6 +38,7 @@ EXPORTS = {
     "votes_per_cond.csv": "text/csv",
     "votes_per_worker.csv": "text/csv",
     "accept_reject.csv": "text/csv",
+    "accept_reject_gui.csv": "text/csv",
     "urgent_labels.zip": "application/zip",
     "votes.parquet": "application/vnd.apache.parquet",
 }
@@ -95,7 +97,9 @@ def export_file(db: Session, store: AudioStore, test_id: int, name: str) -> Expo
         table = {"votes_per_clip.csv": lambda: votes_per_clip(rated),
                  "votes_per_cond.csv": lambda: votes_per_cond(rated),
                  "votes_per_worker.csv": lambda: votes_per_worker(rated),
-                 "accept_reject.csv": lambda: decisions_table(db, test_id)}[name]()
+                 "accept_reject.csv": lambda: decisions_table(db, test_id),
+                 "accept_reject_gui.csv": lambda: accept_reject_p808(
+                     decisions_table(db, test_id))}[name]()
         content = csv_text(table).encode("utf-8")
     return ExportFile(name, EXPORTS[name], content)
 

@@ -35,11 +35,16 @@ from db.models import (
     utcnow,
 )
 from listening_tests.design import get_test, load_test, spec_of
-from listening_tests.quality_control import rater_correlation_floor, vote_outliers
+from listening_tests.quality_control import (
+    rater_correlation_floor,
+    rater_irr_floor,
+    vote_outliers,
+)
 from listening_tests.review import list_overrides
 from listening_tests.session_state import status_of
 from listening_tests.spec import ListeningTestSpec
 from listening_tests.statistics import (
+    p808_inter_rater_reliability,
     pairwise_differences,
     per_clip,
     per_condition,
@@ -122,11 +127,15 @@ def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
 
 
 def _optional_checks(frame: pd.DataFrame, spec: ListeningTestSpec) -> pd.DataFrame:
-    """Leave out raters below the correlation floor and outlier votes (when configured)."""
+    """Leave out raters below the correlation floors and outlier votes (when configured)."""
     qc = spec.quality_control
     rated = frame["role"] != ItemRole.TRAINING.value
     if qc.min_rater_correlation is not None and rated.any():
         flags = rater_correlation_floor(frame[rated], qc.min_rater_correlation)
+        low = set(flags.index[flags["below_floor"]])
+        frame.loc[frame["rater"].isin(low), "used"] = False
+    if qc.min_rater_irr is not None and rated.any():
+        flags = rater_irr_floor(frame[rated], qc.min_rater_irr)
         low = set(flags.index[flags["below_floor"]])
         frame.loc[frame["rater"].isin(low), "used"] = False
     if qc.outlier_z is not None and rated.any():
@@ -152,7 +161,8 @@ def _num(value: Any) -> float | int | None:
 def _summary(row: pd.Series | None) -> dict[str, Any]:
     if row is None:
         return {"n": 0, "mos": None, "std": None, "ci95": None}
-    return {k: _num(row[k]) for k in ("n", "mos", "std", "ci95")}
+    # a row of the summary frame is a float Series: n comes back as 3.0, a count is an int
+    return {"n": int(row["n"]), **{k: _num(row[k]) for k in ("mos", "std", "ci95")}}
 
 
 def test_results(db: Session, test_id: int, *, now: datetime | None = None) -> dict[str, Any]:
@@ -248,8 +258,9 @@ def test_overview(db: Session, test_id: int, *, now: datetime | None = None,
     ``clean_vote_share`` (share of submitted rating votes that enter statistics),
     ``reasons`` (count per broken rule over decided sessions), ``systems`` (MOS, std, n,
     ci95 and the mean of each objective metric stored for the system's clips),
-    ``pairwise`` (Welch + Holm per system pair), ``raters`` (correlation with the others'
-    clip MOS), ``split_half`` (Spearman-Brown reliability of the system MOS), and
+    ``pairwise`` (Welch + Holm per system pair), ``raters`` (r: correlation with the others'
+    clip MOS; irr_p808 over n_irr_clips: P.808's inter-rater reliability), ``split_half``
+    (Spearman-Brown reliability of the system MOS), and
     ``overrides`` (the log).
 
     Raises:
@@ -276,7 +287,9 @@ def test_overview(db: Session, test_id: int, *, now: datetime | None = None,
         reasons.update({reason_kind(r) for r in rs.qc_reasons or []})
     systems = _with_objective(db, test_id, results["systems"])
     pairwise = pairwise_differences(frame).to_dict("records") if len(frame) else []
-    raters = rater_reliability(frame).reset_index().to_dict("records") if len(frame) else []
+    raters = rater_reliability(frame).join(p808_inter_rater_reliability(frame)).rename(
+        columns={"irr": "irr_p808", "n_samples": "n_irr_clips"}).reset_index().to_dict(
+        "records") if len(frame) else []
     split = split_half_reliability(frame, np.random.default_rng(info.id), n_splits) \
         if len(frame) else float("nan")
     return {

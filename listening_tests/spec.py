@@ -129,6 +129,10 @@ class ChecksSpec:
 class QualityControlSpec:
     """P.808 thresholds (toolkit defaults) plus the optional cross-session checks.
 
+    ``min_rater_correlation`` floors our leave-one-out correlation; ``min_rater_irr`` is
+    P.808's ``rater_min_irr`` on P.808's own inter-rater reliability (the rater's votes
+    included in the clip MOS), so a threshold from a P.808 configuration carries over.
+
     ``min_listening_fraction``: a vote whose reported time on the item (``elapsed_ms``) is
     shorter than this fraction of the clip's duration counts as "not played to the end";
     None turns it off. With ``server_clock_check`` the server's own clock must agree too:
@@ -140,6 +144,7 @@ class QualityControlSpec:
     gold_tolerance: float = 1.0
     min_environment_pairs_right: int = 2
     min_rater_correlation: float | None = None
+    min_rater_irr: float | None = None
     outlier_z: float | None = None
     min_listening_fraction: float | None = 0.9
     server_clock_check: bool = False
@@ -362,12 +367,13 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
         gold_tolerance=qc_f.number("gold_tolerance", gold.tolerance, 0.0, 4.0),
         min_environment_pairs_right=qc_f.integer("min_environment_pairs_right", 2, 0, 4),
         min_rater_correlation=qc_f.number("min_rater_correlation", None, -1.0, 1.0),
+        min_rater_irr=qc_f.number("min_rater_irr", None, -1.0, 1.0),
         outlier_z=qc_f.number("outlier_z", None, 1.0, 10.0),
         min_listening_fraction=qc_f.number("min_listening_fraction", 0.9, 0.0, 1.0,
                                            nullable=True),
         server_clock_check=qc_f.boolean("server_clock_check", False))
     qc_f.finish(("min_rating_variance", "gold_tolerance", "min_environment_pairs_right",
-                 "min_rater_correlation", "outlier_z", "min_listening_fraction",
+                 "min_rater_correlation", "min_rater_irr", "outlier_z", "min_listening_fraction",
                  "server_clock_check"))
     if gold_f.has("tolerance") and qc_f.has("gold_tolerance") \
             and gold.tolerance != qc.gold_tolerance:

@@ -84,9 +84,15 @@ def _raters_figure(raters: list[dict]) -> go.Figure:
     fig = go.Figure()
     if len(frame):
         fig.add_scatter(x=frame["n_votes"], y=frame["r"], mode="markers", text=frame["rater"],
+                        name="leave-one-out r",
                         hovertemplate="%{text}: r=%{y:.2f}, %{x} votes<extra></extra>")
+        if "irr_p808" in frame:
+            fig.add_scatter(x=frame["n_votes"], y=frame["irr_p808"], mode="markers",
+                            text=frame["rater"], name="P.808 IRR (self included)",
+                            marker=dict(symbol="x"),
+                            hovertemplate="%{text}: P.808 IRR=%{y:.2f}<extra></extra>")
     fig.update_layout(height=300, margin=dict(l=50, r=20, t=30, b=40),
-                      title=dict(text="Rater agreement with the other raters' clip MOS"),
+                      title=dict(text="Rater agreement with the clip MOS"),
                       xaxis=dict(title=dict(text="votes")),
                       yaxis=dict(title=dict(text="Pearson r"), range=[-1.05, 1.05]))
     return fig
