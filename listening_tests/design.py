@@ -38,7 +38,7 @@ from listening_tests.catalog import (
     stem,
 )
 from listening_tests.errors import Conflict, NotFound, SpecError
-from listening_tests.pairs import add_pair_items, resolve_pairs
+from listening_tests.methods import method_of
 from listening_tests.spec import ListeningTestSpec, valid_sections
 from listening_tests.stimuli import heavily_degraded, training_snrs, trapping_clip, with_noise
 
@@ -151,17 +151,8 @@ def create_test(db: Session, store: AudioStore,
                 check_gold_ids(db, gold, problems)
             raise SpecError(problems) from exc
     problems: list[str] = []
-    if spec.is_comparison:
-        rating, pairs = [], resolve_pairs(db, spec, problems)
-        if spec.gold.ids:
-            problems.append("gold.ids: comparison tests make their gold pairs themselves "
-                            "(gold.auto)")
-        if not problems and not pairs:
-            problems.append("pairs: the selection contains no pairs")
-    else:
-        rating, pairs = resolve_rating_clips(db, spec.clips, problems), []
-        if not problems and not rating:
-            problems.append("clips: the selection contains no clips")
+    method = method_of(spec.method)
+    plan = method.plan_items(db, spec, problems)
     gold_clips = check_gold_ids(db, spec.gold, problems) if spec.gold.ids else {}
     if problems:
         raise SpecError(problems)
@@ -177,12 +168,8 @@ def create_test(db: Session, store: AudioStore,
     db.flush()
     written: list[str] = []
     try:
-        if spec.is_comparison:
-            add_pair_items(db, store, test, spec, pairs, np.random.default_rng([seed, 0]),
-                           written)
-        else:
-            _add_items(db, store, test, spec, rating, gold_clips,
-                       np.random.default_rng([seed, 0]), written)
+        method.create_items(db, store, test, spec, plan, gold_clips,
+                            np.random.default_rng([seed, 0]), written)
     except BaseException:
         for sha in written:
             store.discard(sha)
@@ -190,9 +177,12 @@ def create_test(db: Session, store: AudioStore,
     return get_test(db, test.id)
 
 
-def _add_items(db: Session, store: AudioStore, test: ListeningTest,
-               spec: ListeningTestSpec, rating: list[RatingClip], gold_clips: dict[int, Clip],
-               rng: np.random.Generator, written: list[str]) -> None:
+def add_clip_items(db: Session, store: AudioStore, test: ListeningTest,
+                   spec: ListeningTestSpec, rating: list[RatingClip],
+                   gold_clips: dict[int, Clip], rng: np.random.Generator,
+                   written: list[str]) -> None:
+    """The items of a single-clip test: rating clips, gold (clean references expected 5,
+    heavily degraded ones expected 1), trapping clips and training clips, kept apart."""
     def item(clip_id: int, role: ItemRole, condition: str, sample_id: str,
              expected: int | None = None) -> None:
         db.add(ListeningTestItem(test_id=test.id, clip_id=clip_id, role=role.value,

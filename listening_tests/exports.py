@@ -74,7 +74,8 @@ def _session_ids(votes: pd.DataFrame) -> np.ndarray:
     return np.full(len(votes), "", dtype=object)
 
 
-def votes_per_clip(votes: pd.DataFrame, mos_name: str = "MOS") -> pd.DataFrame:
+def votes_per_clip(votes: pd.DataFrame, mos_name: str = "MOS", suffix: str = ""
+                   ) -> pd.DataFrame:
     """P.808 ``votes_per_clip``: file_url, n, MOS, std, 95%CI, short_file_name, condition,
     vote_1 .. vote_N, then ours: 95%CI_t.
 
@@ -84,7 +85,11 @@ def votes_per_clip(votes: pd.DataFrame, mos_name: str = "MOS") -> pd.DataFrame:
 
     Args:
         votes: The votes table.
-        mos_name: The MOS column's name in P.808 (MOS for ACR, DMOS for DCR, CMOS for CCR).
+        mos_name: The MOS column's name in P.808 (MOS for ACR, DMOS for DCR, CMOS for CCR,
+            MOS_SIG / MOS_BAK / MOS_OVRL for P.835).
+        suffix: P.808's suffix of a multi-scale method's std and CI columns (``_sig``); its
+            files then also carry P.808's ``n_silent`` and ``is_silent_percentage`` (0: our
+            page has no "nothing to rate" answer) after ``short_file_name``.
     """
     kept = rating_votes(votes)
     summary = per_clip(votes)
@@ -95,9 +100,10 @@ def votes_per_clip(votes: pd.DataFrame, mos_name: str = "MOS") -> pd.DataFrame:
             "file_url": files,
             "n": summary["n"].to_numpy(dtype=int),
             mos_name: summary["mos"].to_numpy(),
-            "std": summary["std"].to_numpy(),
-            "95%CI": summary["ci95_normal"].to_numpy(),
+            f"std{suffix}": summary["std"].to_numpy(),
+            f"95%CI{suffix}": summary["ci95_normal"].to_numpy(),
             "short_file_name": [_short_name(f) for f in files],
+            **({"n_silent": 0, "is_silent_percentage": 0} if suffix else {}),
             "condition": condition.to_numpy(dtype=object),
         }
     )
@@ -107,12 +113,12 @@ def votes_per_clip(votes: pd.DataFrame, mos_name: str = "MOS") -> pd.DataFrame:
     for i in range(width):
         column = [v[i] if i < len(v) else None for v in lists]
         out[f"vote_{i + 1}"] = pd.array(column, dtype=dtype)
-    out["95%CI_t"] = summary["ci95"].to_numpy()
+    out[f"95%CI_t{suffix}"] = summary["ci95"].to_numpy()
     return escape_formulas(out)
 
 
-def votes_per_cond(votes: pd.DataFrame, by: str = "condition", mos_name: str = "MOS"
-                   ) -> pd.DataFrame:
+def votes_per_cond(votes: pd.DataFrame, by: str = "condition", mos_name: str = "MOS",
+                   suffix: str = "") -> pd.DataFrame:
     """P.808 ``votes_per_cond``: condition_name, condition, n, MOS, std, 95%CI, then ours:
     95%CI_t. Votes of a condition's clips are pooled (n counts votes, not clips)."""
     summary = per_condition(votes, by=by)
@@ -123,9 +129,9 @@ def votes_per_cond(votes: pd.DataFrame, by: str = "condition", mos_name: str = "
             "condition": names,
             "n": summary["n"].to_numpy(dtype=int),
             mos_name: summary["mos"].to_numpy(),
-            "std": summary["std"].to_numpy(),
-            "95%CI": summary["ci95_normal"].to_numpy(),
-            "95%CI_t": summary["ci95"].to_numpy(),
+            f"std{suffix}": summary["std"].to_numpy(),
+            f"95%CI{suffix}": summary["ci95_normal"].to_numpy(),
+            f"95%CI_t{suffix}": summary["ci95"].to_numpy(),
         }
     )
     return escape_formulas(out)
@@ -225,6 +231,35 @@ def urgent_labels(votes: pd.DataFrame) -> pd.DataFrame:
             "listener_id": kept["rater"].to_numpy(),
         }
     )
+    return escape_formulas(out)
+
+
+def urgent_labels_per_scale(votes: pd.DataFrame, scales: tuple[str, ...],
+                            main: str) -> pd.DataFrame:
+    """URGENT label table of a multi-scale method: one row per rated clip and rater with one
+    score column per scale (P.835: ``sig``, ``bak``, ``ovrl``), so the quality model can
+    learn all of them; ``score`` repeats ``main`` (the overall scale) for readers that know
+    only the one-score layout. ``votes`` needs a ``scale`` and a ``session_id`` column.
+
+    Columns ``wav_path, system_id, sample_id, score, <scales...>, listener_id``.
+    """
+    check_votes(votes, (*VOTE_COLUMNS, "wav_path", "sample_id", "scale", "session_id"))
+    kept = rating_votes(votes)
+    if not len(kept):
+        return pd.DataFrame(columns=["wav_path", "system_id", "sample_id", "score", *scales,
+                                     "listener_id"])
+    keys = ["session_id", "wav_path", "condition", "sample_id", "rater"]
+    wide = kept.pivot_table(index=keys, columns="scale", values="score", aggfunc="first",
+                            sort=False).reset_index()
+    dtype = _score_dtype(kept["score"])
+    out = pd.DataFrame({
+        "wav_path": wide["wav_path"].to_numpy(),
+        "system_id": wide["condition"].to_numpy(),
+        "sample_id": wide["sample_id"].to_numpy(),
+        "score": pd.array(wide[main].to_numpy(), dtype=dtype),
+        **{scale: pd.array(wide[scale].to_numpy(), dtype=dtype) for scale in scales},
+        "listener_id": wide["rater"].to_numpy(),
+    })
     return escape_formulas(out)
 
 

@@ -154,10 +154,12 @@ def passes_variance_rule(scores: Sequence[float], min_variance: float) -> bool:
 
 def _reject_reasons(record: SessionRecord, settings: QcSettings) -> list[str]:
     reasons = []
-    unplayed = [a.clip for a in record.answers if not a.played_to_end]
+    # one clip may carry several answers (P.835: one per scale); count clips
+    unplayed = list(dict.fromkeys(a.clip for a in record.answers if not a.played_to_end))
+    clips = len({a.clip for a in record.answers})
     if unplayed:
         reasons.append(
-            f"{len(unplayed)} of {len(record.answers)} clips not played to the end "
+            f"{len(unplayed)} of {clips} clips not played to the end "
             f"({', '.join(map(str, unplayed))})"
         )
     if not record.stereo_check_passed:

@@ -35,6 +35,7 @@ from db.models import (
     utcnow,
 )
 from listening_tests.design import get_test, load_test, spec_of
+from listening_tests.methods import method_of
 from listening_tests.quality_control import (
     rater_correlation_floor,
     rater_irr_floor,
@@ -55,7 +56,7 @@ from listening_tests.votes import VOTE_COLUMNS
 
 FRAME_COLUMNS = (*VOTE_COLUMNS, "role", "clip_id", "clip_name", "sample_id", "wav_path",
                  "expected_score", "played_to_end", "elapsed_ms", "voted_at", "session",
-                 "session_id", "session_state", "qc_status", "vote_id")
+                 "session_id", "session_state", "qc_status", "vote_id", "scale")
 
 
 def _safe(text: str) -> str:
@@ -77,9 +78,12 @@ def export_names(items: list[ListeningTestItem]) -> dict[int, str]:
     return names
 
 
-def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
-                ) -> pd.DataFrame:
+def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True,
+                scale: str | None = None) -> pd.DataFrame:
     """Every vote of a test, one row each, training and unfinished sessions included.
+
+    ``scale``: only the answers on that scale (a P.835 item holds one per scale); the
+    optional cross-session checks then judge raters on that scale.
 
     Statistics must filter ``role != "training"`` first (:func:`statistics_frame`).
     Columns: :data:`FRAME_COLUMNS`; ``clip`` is the item's export name.
@@ -98,7 +102,9 @@ def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
         .join(Rater, RatingSession.rater_id == Rater.id)
         .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
         .join(Clip, ListeningTestItem.clip_id == Clip.id)
-        .where(RatingSession.test_id == test_id).order_by(Vote.id)).all()
+        .where(RatingSession.test_id == test_id,
+               *([Vote.scale == scale] if scale is not None else []))
+        .order_by(Vote.id)).all()
     by_id = {i.id: i for i in items}
     records = []
     for vote, item_id, rs, rater, clip_name in rows:
@@ -116,7 +122,7 @@ def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
             "expected_score": item.expected_score, "played_to_end": vote.played_to_end,
             "elapsed_ms": vote.elapsed_ms, "voted_at": vote.created_at, "session": rs.token,
             "session_id": rs.id, "session_state": rs.state, "qc_status": rs.qc_status,
-            "vote_id": vote.id})
+            "vote_id": vote.id, "scale": vote.scale})
     frame = pd.DataFrame.from_records(records, columns=list(FRAME_COLUMNS))
     frame = frame.astype({c: bool for c in ("is_gold", "is_trap", "accepted", "used",
                                             "played_to_end")})
@@ -174,11 +180,18 @@ def test_results(db: Session, test_id: int, *, now: datetime | None = None) -> d
     Raises:
         NotFound: no such test.
     """
-    if load_test(db, test_id).method != "acr":
-        from listening_tests.comparison_results import comparison_results
+    method = method_of(load_test(db, test_id).method)
+    return method.results(db, test_id, session_counts(db, test_id, now))
 
-        return comparison_results(db, test_id, session_counts(db, test_id, now))
-    frame = statistics_frame(votes_frame(db, test_id))
+
+test_results.__test__ = False  # a service, not a pytest test
+
+
+def clip_results(db: Session, test_id: int, counts: dict[str, int], *,
+                 scale: str | None = None) -> dict[str, Any]:
+    """:func:`test_results` of a single-clip test (ACR and kin), on one ``scale`` of a
+    multi-scale method."""
+    frame = statistics_frame(votes_frame(db, test_id, scale=scale))
     items = db.execute(select(ListeningTestItem, Clip.name)
                        .join(Clip, ListeningTestItem.clip_id == Clip.id).where(
         ListeningTestItem.test_id == test_id, ListeningTestItem.role == ItemRole.RATING.value)
@@ -194,10 +207,7 @@ def test_results(db: Session, test_id: int, *, now: datetime | None = None) -> d
     systems = [{"system": system, **_summary(system_stats.loc[system]
                                             if system in system_stats.index else None)}
                for system in sorted({item.condition for item, _ in items})]
-    return {"clips": clips, "systems": systems, "sessions": session_counts(db, test_id, now)}
-
-
-test_results.__test__ = False  # a service, not a pytest test
+    return {"clips": clips, "systems": systems, "sessions": counts}
 
 
 def session_counts(db: Session, test_id: int, now: datetime | None = None) -> dict[str, int]:
@@ -268,10 +278,19 @@ def test_overview(db: Session, test_id: int, *, now: datetime | None = None,
     """
     info = get_test(db, test_id)
     results = test_results(db, test_id, now=now)
-    if info.method != "acr":
-        return {"test": info.to_dict(), **results,
-                "overrides": [o.__dict__ for o in list_overrides(db, test_id)]}
-    frame = statistics_frame(votes_frame(db, test_id))
+    return method_of(info.method).overview(db, test_id, info, results, now=now,
+                                           n_splits=n_splits)
+
+
+test_overview.__test__ = False  # a service, not a pytest test
+
+
+def clip_overview(db: Session, test_id: int, info: Any, results: dict[str, Any], *,
+                  now: datetime | None, n_splits: int, scale: str | None = None
+                  ) -> dict[str, Any]:
+    """:func:`test_overview` of a single-clip test (ACR and kin); a multi-scale method's
+    vote counts, agreement and reliability are read on ``scale``."""
+    frame = statistics_frame(votes_frame(db, test_id, scale=scale))
     submitted = frame[(frame["session_state"] == SessionState.SUBMITTED.value)
                       & ~frame["is_gold"] & ~frame["is_trap"]]
     spec, now = spec_of(load_test(db, test_id)), now or utcnow()
@@ -301,9 +320,6 @@ def test_overview(db: Session, test_id: int, *, now: datetime | None = None,
         "split_half": _num(split),
         "overrides": [o.__dict__ for o in list_overrides(db, test_id)],
     }
-
-
-test_overview.__test__ = False  # a service, not a pytest test
 
 
 def _clean(value: Any) -> Any:

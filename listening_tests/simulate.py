@@ -289,9 +289,9 @@ def comparison_test_spec(name: str, method: str, systems: list[str], *,
                          training: int = 2, gold: bool = True) -> dict[str, Any]:
     """A CCR, A/B or ranking spec simulated raters can take (no stereo or environment
     checks); ``reference`` is used by CCR only."""
-    pairs: dict[str, Any] = {"dataset": dataset, "systems": list(systems)}
-    if method == "ccr":
-        pairs["reference"] = reference
+    from listening_tests.methods import method_of
+
+    pairs = method_of(method).simulation_pairs(dataset, list(systems), reference)
     return {
         "name": name, "method": method, "pairs": pairs, "platform": "generic",
         "votes_per_pair": votes_per_pair, "pairs_per_session": pairs_per_session,

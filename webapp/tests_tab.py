@@ -14,6 +14,7 @@ import yaml
 from listening_tests.design import close_test, create_test, get_test, list_tests, open_test
 from listening_tests.downloads import EXPORTS, export_file
 from listening_tests.errors import RatingError
+from listening_tests.methods import method_of
 from listening_tests.results import (
     list_sessions,
     statistics_frame,
@@ -156,9 +157,9 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                     method = get_test(session, int(test_id)).method
             except RatingError as exc:
                 raise gr.Error(exc.message) from exc
-        if method == "acr":
+        if method_of(method).dashboard == "mos":
             return (*acr_dashboard(test_id, request), gr.Column(visible=True),
-                    *comparison_outputs(context, int(test_id or 0), "acr"))
+                    *comparison_outputs(context, int(test_id or 0), method))
         return (*comparison_dashboard(int(test_id), request), gr.Column(visible=False),
                 *comparison_outputs(context, int(test_id), method))
 

@@ -13,8 +13,9 @@ import soundfile as sf
 from sqlalchemy import select
 
 from db.models import Clip, ListeningTestItem, ObjectiveScore
-from listening_tests.downloads import EXPORTS, export_file
+from listening_tests.downloads import export_file
 from listening_tests.errors import NotFound
+from listening_tests.methods import method_of
 from listening_tests.results import test_overview, test_results, votes_frame
 from tests.listening_tests.rating_lab import T0, Rater, make_lab, plain_spec
 
@@ -111,7 +112,8 @@ def test_p808_exports_match_the_results(rated):
     lab, test_id = rated
     with lab.sessions() as db:
         results = test_results(db, test_id)
-        files = {name: export_file(db, lab.store, test_id, name) for name in EXPORTS}
+        files = {name: export_file(db, lab.store, test_id, name)
+                 for name in method_of("acr").exports}
         with pytest.raises(NotFound, match=r"no export named 'x\.csv'"):
             export_file(db, lab.store, test_id, "x.csv")
     # counts are integers in the JSON ("n": 3, never 3.0)

@@ -299,12 +299,12 @@
   const isPair = (item) => Boolean(item.audio_url_a);
 
   // The answers of a pair item: CCR rates B against A on the seven-point comparison scale
-  // (test.scale, -3..3), A/B and ranking choose a side (test.choices). The method name only
-  // breaks the tie where a server sends both lists.
+  // (test.scale, -3..3), A/B and ranking choose a side (test.choices): the body sends one of
+  // the two lists, so the page never needs the method's name.
   function pairAnswers() {
     const test = state.test;
     const choices = Array.isArray(test.choices) ? test.choices : [];
-    if (choices.length && test.method !== 'ccr') {
+    if (choices.length) {
       const keys = { a: 'A', b: 'B', none: 'N' };
       return { field: 'choice', options: choices.map((c) => ({ value: String(c.value), label: c.label || String(c.value),
         key: keys[String(c.value).toLowerCase()] || '' })) };
