@@ -38,6 +38,9 @@ class Answer:
         is_gold: A gold question: a clip whose rating is known (clearly excellent or bad).
         is_trap: A trapping question: a clip that asks the rater to select a given answer.
         expected: The known score of a gold clip or the requested answer of a trapping clip.
+        allowed: The answers a trapping question takes as right, where more than
+            ``expected`` is (P.808's DCR: an identical pair answered 4 or 5); empty: exactly
+            ``expected``.
     """
 
     clip: str
@@ -46,6 +49,7 @@ class Answer:
     is_gold: bool = False
     is_trap: bool = False
     expected: float | None = None
+    allowed: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.is_gold and self.is_trap:
@@ -165,10 +169,11 @@ def _reject_reasons(record: SessionRecord, settings: QcSettings) -> list[str]:
     if not record.stereo_check_passed:
         reasons.append("setup check failed: stereo check (both earphones) not passed")
     for a in record.answers:
-        if a.is_trap and a.expected is not None and a.score != a.expected:
+        right = a.allowed or (a.expected,)
+        if a.is_trap and a.expected is not None and a.score not in right:
+            wanted = " or ".join(_num(x) for x in right)
             reasons.append(
-                f"trapping question {a.clip} answered {_num(a.score)}, expected {_num(a.expected)}"
-            )
+                f"trapping question {a.clip} answered {_num(a.score)}, expected {wanted}")
     limit = settings.max_sessions_per_rater
     if limit is not None and record.rater_sessions > limit:
         reasons.append(

@@ -7,11 +7,11 @@ Adding a method is one new module here (subclassing :class:`ClipMethod` or
 
 from __future__ import annotations
 
-from listening_tests.methods import ab, acr, ccr, p835, ranking
+from listening_tests.methods import ab, acr, ccr, dcr, p835, ranking
 from listening_tests.methods.base import Answer, Method
 
-METHODS: dict[str, Method] = {m.name: m for m in (acr.METHOD, p835.METHOD, ccr.METHOD,
-                                                  ab.METHOD, ranking.METHOD)}
+METHODS: dict[str, Method] = {m.name: m for m in (acr.METHOD, dcr.METHOD, p835.METHOD,
+                                                  ccr.METHOD, ab.METHOD, ranking.METHOD)}
 
 __all__ = ["METHODS", "Answer", "Method", "method_of", "mos_label_methods"]
 
