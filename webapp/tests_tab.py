@@ -23,7 +23,7 @@ from listening_tests.results import (
     votes_frame,
 )
 from listening_tests.review import override_decision
-from webapp.charts import bars_with_ci
+from webapp.charts import bars_with_ci, scales_vs_metric_figure
 from webapp.comparison_view import build_comparison_view, comparison_outputs
 from webapp.context import AppContext
 
@@ -213,14 +213,23 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         systems = pd.DataFrame([{k: v for k, v in s.items() if k != "objective"}
                                 | (s.get("objective") or {}) for s in overview["systems"]])
         figure = None
-        if len(systems):
+        if overview.get("scales"):  # several scales (P.835): their MOS side by side
+            long = pd.DataFrame([{**row, "scale": scale.upper()}
+                                 for scale, table in overview["scales"].items()
+                                 for row in table["systems"]])
+            figure = bars_with_ci(long.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
+                                                       "n": "mos_n"}), "mos", color="scale",
+                                  title="MOS per system and scale, 95% CI (t)")
+        elif len(systems):
             figure = bars_with_ci(systems.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
                                                           "n": "mos_n"}),
                                   "mos", title="MOS per system, 95% CI (t)")
+        # P.835: the scales against DNSMOS SIG/BAK/OVRL where the vote histogram goes
+        votes_figure = scales_vs_metric_figure(overview["dnsmos"]) if overview.get("dnsmos") \
+            else _histogram_figure(used) if len(used) else None
         session_rows = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])}
                                      for s in sessions])
-        return (text, _votes_per_clip_figure(overview["clips"]), figure,
-                _histogram_figure(used) if len(used) else None,
+        return (text, _votes_per_clip_figure(overview["clips"]), figure, votes_figure,
                 _raters_figure(overview["raters"]), _reasons_figure(overview["reasons"]),
                 systems.round(3) if len(systems) else None,
                 session_rows if len(session_rows) else None)

@@ -146,6 +146,12 @@ class Method:
         raise NotImplementedError
 
     # --- simulation -----------------------------------------------------------------------
+    def simulated_answer(self, model: Any, stimuli: list[bytes], test: dict[str, Any]
+                         ) -> dict[str, Any]:
+        """The vote body a simulated rater (:class:`simulate_behaviours.RaterModel`) sends
+        for an item whose stimuli (audio bytes, in play order) it heard."""
+        raise NotImplementedError
+
     def simulation_pairs(self, dataset: str, systems: list[str], reference: str
                          ) -> dict[str, Any]:
         """The ``pairs`` section a simulated comparison test uses."""

@@ -40,6 +40,9 @@ class Ccr(PairMethod):
             raise Invalid("this test takes a score, not a choice")
         return [Answer("ccr", whole_number(score, -3, 3))]
 
+    def simulated_answer(self, model, stimuli, test) -> dict[str, Any]:
+        return {"score": model.compare(*stimuli)}
+
     def judge(self) -> Callable:
         from listening_tests.comparison_review import ccr_judge
 

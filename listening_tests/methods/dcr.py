@@ -66,6 +66,9 @@ class Dcr(ClipMethod):
     def play_first_message(self) -> str:
         return "play the reference and the processed sample to their end before rating"
 
+    def simulated_answer(self, model, stimuli, test) -> dict[str, Any]:
+        return {"score": model.degradation(*stimuli)}  # A: the reference, B: processed
+
     def decide(self, db, rs, spec, settings):
         from listening_tests.comparison_review import decide_comparison
 

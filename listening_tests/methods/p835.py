@@ -92,6 +92,10 @@ class P835(ClipMethod):
         shown = ", ".join(f"{k} {v}" for k, v in sorted((given or {}).items()))
         return f"this clip was already rated ({shown}); a rating cannot be changed"
 
+    def simulated_answer(self, model, stimuli, test) -> dict[str, Any]:
+        # one judgement per question, each with the rater's own noise
+        return {"scores": {q["scale"]: model.score(stimuli[0]) for q in test["questions"]}}
+
     def decide(self, db, rs, spec, settings):
         import dataclasses
 
@@ -126,6 +130,7 @@ class P835(ClipMethod):
         out = clip_overview(db, test_id, info, results, now=now, n_splits=n_splits,
                             scale=CONTROL_SCALE)
         out["scales"] = results["scales"]
+        out["dnsmos"] = dnsmos_agreement(db, results["scales"])
         return out
 
     def export(self, db, store, test_id: int, name: str,
@@ -186,6 +191,33 @@ class P835(ClipMethod):
                 column = MOS_NAMES[s] if prefix == "MOS" else f"{prefix}_{s}"
                 out[column] = tables[s][column]
         return out.reset_index()
+
+
+def dnsmos_agreement(db, scales: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per scale, the clips' human MOS against the DNSMOS score of the same scale stored for
+    them (``dnsmos_sig``, ``dnsmos_bak``, ``dnsmos_ovrl``), with LCC (Pearson) and SRCC
+    (Spearman); None where fewer than three clips have both or one side has no spread."""
+    from scipy import stats
+    from sqlalchemy import select
+
+    from db.models import ObjectiveScore
+
+    out: dict[str, dict[str, Any]] = {}
+    for scale, table in scales.items():
+        human = {c["clip_id"]: c["mos"] for c in table["clips"] if c["mos"] is not None}
+        rows = db.execute(select(ObjectiveScore.clip_id, ObjectiveScore.value).where(
+            ObjectiveScore.metric == f"dnsmos_{scale}", ObjectiveScore.clip_id.in_(human),
+            ObjectiveScore.value.is_not(None))).all()
+        predicted = {clip_id: float(value) for clip_id, value in rows}
+        points = [{"clip_id": c, "mos": human[c], "dnsmos": predicted[c]}
+                  for c in sorted(predicted)]
+        x = np.array([p["mos"] for p in points], dtype=float)
+        y = np.array([p["dnsmos"] for p in points], dtype=float)
+        spread = len(points) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0
+        out[scale] = {"points": points, "n": len(points),
+                      "lcc": float(np.corrcoef(x, y)[0, 1]) if spread else None,
+                      "srcc": float(stats.spearmanr(x, y).statistic) if spread else None}
+    return out
 
 
 METHOD = P835()

@@ -131,6 +131,10 @@ class ChoiceMethod(PairMethod):
             raise Invalid(f"the choice must be one of {', '.join(allowed)}")
         return [Answer(self.scale_names[0], None, str(choice))]
 
+    def simulated_answer(self, model, stimuli, test) -> dict[str, Any]:
+        allow_none = any(c.get("value") == "none" for c in test.get("choices", []))
+        return {"choice": model.choose(*stimuli, allow_none)}
+
     def judge(self) -> Callable:
         from listening_tests.comparison_review import choice_judge
 

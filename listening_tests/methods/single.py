@@ -56,6 +56,9 @@ class ClipMethod(Method):
         values = [v for v, _ in self.scale]
         return [Answer(self.scale_names[0], whole_number(score, min(values), max(values)))]
 
+    def simulated_answer(self, model, stimuli, test) -> dict[str, Any]:
+        return {"score": model.score(stimuli[0])}
+
     def decide(self, db, rs, spec, settings):
         from listening_tests.quality_control import evaluate_session
         from listening_tests.review import session_record

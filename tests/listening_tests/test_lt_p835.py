@@ -182,3 +182,40 @@ def test_results_and_p808_p835_files_by_hand(tmp_path):
     assert len(labels) == sum(len(v) for v in given.values())  # one row per rated clip
     assert (labels["score"] == labels["ovrl"]).all()
     assert (labels["ovrl"] == labels["system_id"].map({"unprocessed": 2, "a": 3, "b": 4})).all()
+
+
+def test_dashboard_scales_against_dnsmos_with_lcc_and_srcc(tmp_path):
+    from scipy import stats
+
+    from db.models import ObjectiveScore
+    from listening_tests.results import test_overview
+    from webapp.charts import scales_vs_metric_figure
+
+    lab = make_lab(tmp_path, "mini")
+    test_id = lab.create(p835_spec(votes_per_clip=1, clips_per_session=24))
+    rater = P835Rater(lab, test_id, "r0").start()
+    roles = rater.roles()
+    for k, entry in enumerate(rater.body["items"]):
+        base = {"unprocessed": 1, "a": 3, "b": 5}[roles[entry["item"]][1]]
+        rater.answer(entry["item"], {"sig": base, "bak": 1 + k % 5, "ovrl": base})
+    rater.finish()
+    with lab.sessions.begin() as db:
+        items = db.scalars(select(ListeningTestItem).where(
+            ListeningTestItem.test_id == test_id, ListeningTestItem.role == "rating")).all()
+        for item in items:  # DNSMOS SIG rises with the system; BAK is unknown for some clips
+            db.add(ObjectiveScore(clip_id=item.clip_id, metric="dnsmos_sig",
+                                  value={"unprocessed": 2.0, "a": 2.5, "b": 3.5}[item.condition]
+                                  + item.clip_id / 1000))
+    with lab.sessions() as db:
+        overview = test_overview(db, test_id, n_splits=5)
+    sig = overview["dnsmos"]["sig"]
+    assert sig["n"] == 24 and overview["dnsmos"]["bak"]["n"] == 0
+    x = [p["mos"] for p in sig["points"]]
+    y = [p["dnsmos"] for p in sig["points"]]
+    assert sig["lcc"] == pytest.approx(stats.pearsonr(x, y)[0], abs=1e-12)
+    assert sig["srcc"] == pytest.approx(stats.spearmanr(x, y)[0], abs=1e-12)
+    assert sig["lcc"] > 0.9 and overview["dnsmos"]["bak"]["lcc"] is None
+    assert [s["system"] for s in overview["scales"]["bak"]["systems"]] == ["a", "b",
+                                                                          "unprocessed"]
+    figure = scales_vs_metric_figure(overview["dnsmos"])
+    assert len(figure.data) == 3 and figure.layout.annotations[0].text.startswith("SIG: LCC")
