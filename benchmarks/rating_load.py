@@ -186,7 +186,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rating-load-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
-        app = start_app(data)
+        app = start_app(data, timeout=300)  # a shared, loaded machine starts slowly
         try:
             # Enough room that no clip fills up within the run, even at the fastest pace.
             if METHODS[args.method].pairs:
@@ -197,6 +197,8 @@ def main() -> None:
                 spec = {**simulation_test_spec(f"load test {args.method}",
                                                votes_per_clip=1000, clips_per_session=10),
                         "method": args.method}
+                if METHODS[args.method].two_stimuli:  # DCR: clips that have a reference
+                    spec["clips"] = {"dataset": "demo", "systems": ["unprocessed"]}
             if args.think_scale < 1:
                 # Raters vote before a clip could have played; the server's listening-time
                 # check would reject them (QC work, not load).

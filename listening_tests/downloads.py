@@ -29,22 +29,17 @@ from listening_tests.exports import (
     votes_per_cond,
     votes_per_worker,
 )
-from listening_tests.methods import method_of
+from listening_tests.methods import METHODS, method_of
 from listening_tests.quality_control import QcDecision
 from listening_tests.results import statistics_frame, votes_frame
 from listening_tests.review import list_overrides
 from listening_tests.votes import rating_votes
 
-EXPORTS = {  # every export name of any method, with its media type
-    "votes_per_clip.csv": "text/csv",
-    "votes_per_cond.csv": "text/csv",
-    "votes_per_worker.csv": "text/csv",
-    "accept_reject.csv": "text/csv",
-    "accept_reject_gui.csv": "text/csv",
-    "urgent_labels.zip": "application/zip",
-    "pairs.csv": "text/csv",
-    "votes.parquet": "application/vnd.apache.parquet",
-}
+MEDIA_TYPES = {".csv": "text/csv", ".zip": "application/zip",
+               ".parquet": "application/vnd.apache.parquet"}
+# every export name of any method, with its media type (the admin tab and the CLI list them)
+EXPORTS = {name: MEDIA_TYPES[name[name.rindex("."):]]
+           for method in METHODS.values() for name in method.exports}
 
 
 @dataclass(frozen=True)
