@@ -60,12 +60,14 @@ def comparison_inputs(session: Session, dataset: str) -> list[InputClip]:
     outputs of other systems."""
     if session.scalar(select(Dataset.id).where(Dataset.name == dataset)) is None:
         raise LibraryError(f"no dataset named '{dataset}'")
-    clips = session.scalars(
-        select(Clip).join(DatasetClip, DatasetClip.clip_id == Clip.id).join(Dataset)
+    # Distinct on the id alone: PostgreSQL cannot compare JSON columns (the condition).
+    in_dataset = (
+        select(Clip.id).join(DatasetClip, DatasetClip.clip_id == Clip.id).join(Dataset)
         .outerjoin(SystemRow, Clip.system_id == SystemRow.id)
         .where(Dataset.name == dataset, Clip.origin != ClipOrigin.ENHANCED.value,
-               (SystemRow.kind.is_(None)) | (SystemRow.kind != SystemKind.REFERENCE.value))
-        .order_by(Clip.id).distinct()).all()
+               (SystemRow.kind.is_(None)) | (SystemRow.kind != SystemKind.REFERENCE.value)))
+    clips = session.scalars(select(Clip).where(Clip.id.in_(in_dataset))
+                            .order_by(Clip.id)).all()
     if not clips:
         raise LibraryError(f"dataset '{dataset}' has no input clips (only references)")
     return [InputClip(c.id, c.name, c.sample_rate, distortions_of(c.condition)) for c in clips]
