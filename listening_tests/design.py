@@ -106,14 +106,15 @@ def get_test(db: Session, test_id: int) -> TestInfo:
     sessions = db.scalar(select(func.count(RatingSession.id)).where(
         RatingSession.test_id == test_id)) or 0
     spec = test.spec
+    per_item, per_session = method_of(test.method).spec_keys()
     return TestInfo(
         id=test.id, name=test.name, method=test.method, status=test.status,
         platform=test.platform, completion_code=test.completion_code,
         redirect_url=test.redirect_url, rating_clips=roles.get(ItemRole.RATING.value, 0),
         gold_clips=roles.get(ItemRole.GOLD.value, 0), trap_clips=roles.get(ItemRole.TRAP.value, 0),
         training_clips=roles.get(ItemRole.TRAINING.value, 0),
-        votes_per_clip=spec.get("votes_per_clip", spec.get("votes_per_pair", 0)),
-        clips_per_session=spec.get("clips_per_session", spec.get("pairs_per_session", 0)),
+        votes_per_clip=spec.get(per_item, spec.get("votes_per_clip", 0)),
+        clips_per_session=spec.get(per_session, spec.get("clips_per_session", 0)),
         sessions=int(sessions), created_at=test.created_at, opened_at=test.opened_at,
         closed_at=test.closed_at)
 

@@ -160,6 +160,28 @@ class QualityControlSpec:
 
 
 @dataclass(frozen=True)
+class MushraSpec:
+    """What a MUSHRA test (ITU-R BS.1534-3) adds: the low-pass anchors the app makes from
+    each input's reference, and the post-screening thresholds (docs/rating-api.md).
+
+    Attributes:
+        anchors_hz: Cut-off frequencies of the low-pass anchors; 3500 (the low anchor) is
+            required, 7000 (the mid anchor) is the default second one.
+        mid_anchor_hz: The anchor post-screening checks (rated above ``anchor_max`` on too
+            many pages excludes the assessor); None: no mid-anchor rule.
+        reference_min: The hidden reference rated below this counts against the assessor.
+        anchor_max: The mid anchor rated above this counts against the assessor.
+        max_page_fraction: The share of pages allowed to break either rule (15 %).
+    """
+
+    anchors_hz: tuple[int, ...] = (3500, 7000)
+    mid_anchor_hz: int | None = 7000
+    reference_min: int = 90
+    anchor_max: int = 90
+    max_page_fraction: float = 0.15
+
+
+@dataclass(frozen=True)
 class ListeningTestSpec:
     """A whole test design; ``from_dict`` validates, ``to_dict`` gives the stored JSON."""
 
@@ -182,6 +204,7 @@ class ListeningTestSpec:
     quality_control: QualityControlSpec = field(default_factory=QualityControlSpec)
     seed: int | None = None
     scale_order: str | None = None
+    mushra: MushraSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (tuples as lists), readable again by :meth:`from_dict`.
@@ -192,14 +215,19 @@ class ListeningTestSpec:
         out = _jsonable(asdict(self))
         if self.scale_order is None:
             del out["scale_order"]
+        if self.mushra is None:
+            del out["mushra"]
         if self.pairs is None:
             del out["pairs"]
             return out
         pairs = out.pop("pairs")
         explicit = pairs.pop("explicit")
         out["pairs"] = explicit if explicit else pairs
-        out["votes_per_pair"] = out.pop("votes_per_clip")
-        out["pairs_per_session"] = out.pop("clips_per_session")
+        from listening_tests.methods import method_of
+
+        per_item, per_session = method_of(self.method).spec_keys()
+        out[per_item] = out.pop("votes_per_clip")
+        out[per_session] = out.pop("clips_per_session")
         del out["clips"]
         return out
 
@@ -404,12 +432,14 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
         instructions=f.text("instructions", None, 20_000),
         seed=f.integer("seed", None, 0, 2**31 - 1),
         scale_order=_read_scale_order(f, kind),
+        mushra=_read_mushra(f, kind),
     )
     f.finish(("name", "method", "clips", "votes_per_clip", "clips_per_session", "gold",
               "pairs", "votes_per_pair", "pairs_per_session",
               "trapping", "training", "checks", "sessions_per_rater",
               "abandon_after_minutes", "platform", "completion_code", "redirect_url",
-              "instructions", "quality_control", "seed", "scale_order"))
+              "instructions", "quality_control", "seed", "scale_order", "mushra",
+              *per_key_names(kind)))
     if f.problems or name is None:
         return None
     gold = GoldSpec(auto=gold.auto, count=gold.count, per_session=gold.per_session,
@@ -420,6 +450,47 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
                              sessions_per_rater=sessions_per_rater, platform=platform,
                              completion_code=code, redirect_url=redirect,
                              quality_control=qc, **spec_values)
+
+
+def per_key_names(kind: Any) -> tuple[str, ...]:
+    """The method's own names of the vote target and session size (MUSHRA: listeners per
+    page, pages per session), accepted besides the pair keys."""
+    return kind.spec_keys()
+
+
+def _read_mushra(f: Fields, kind: Any) -> MushraSpec | None:
+    """The ``mushra`` section: anchors and post-screening thresholds (MUSHRA tests only)."""
+    if kind.name != "mushra":
+        if f.has("mushra"):
+            f.problem("mushra", f"only mushra tests take it, not {kind.name}")
+        return None
+    m = f.section("mushra")
+    anchors: tuple[int, ...] = (3500, 7000)
+    raw = m.raw("anchors_hz")
+    if m.has("anchors_hz"):
+        if not isinstance(raw, list) or not all(
+                isinstance(x, int) and not isinstance(x, bool) and 500 <= x <= 20_000
+                for x in raw):
+            m.problem("anchors_hz", "must be a list of cut-off frequencies in Hz, 500..20000")
+        elif 3500 not in raw:
+            m.problem("anchors_hz", "must include 3500: BS.1534-3 requires the 3.5 kHz "
+                                    "low-pass anchor")
+        elif len(set(raw)) != len(raw):
+            m.problem("anchors_hz", "an anchor is listed twice")
+        else:
+            anchors = tuple(sorted(raw))
+    mid = m.integer("mid_anchor_hz", 7000 if 7000 in anchors else None, 500, 20_000,
+                    nullable=True)
+    if mid is not None and mid not in anchors:
+        m.problem("mid_anchor_hz", f"{mid} is not one of the anchors "
+                                   f"({', '.join(map(str, anchors))})")
+    spec = MushraSpec(anchors_hz=anchors, mid_anchor_hz=mid,
+                      reference_min=m.integer("reference_min", 90, 0, 100),
+                      anchor_max=m.integer("anchor_max", 90, 0, 100),
+                      max_page_fraction=m.number("max_page_fraction", 0.15, 0.0, 1.0))
+    m.finish(("anchors_hz", "mid_anchor_hz", "reference_min", "anchor_max",
+              "max_page_fraction"))
+    return spec
 
 
 def _read_scale_order(f: Fields, kind: Any) -> str | None:

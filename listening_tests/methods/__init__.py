@@ -7,11 +7,12 @@ Adding a method is one new module here (subclassing :class:`ClipMethod` or
 
 from __future__ import annotations
 
-from listening_tests.methods import ab, acr, ccr, dcr, p835, ranking
+from listening_tests.methods import ab, acr, ccr, dcr, mushra, p835, ranking
 from listening_tests.methods.base import Answer, Method
 
 METHODS: dict[str, Method] = {m.name: m for m in (acr.METHOD, dcr.METHOD, p835.METHOD,
-                                                  ccr.METHOD, ab.METHOD, ranking.METHOD)}
+                                                  ccr.METHOD, ab.METHOD, ranking.METHOD,
+                                                  mushra.METHOD)}
 
 __all__ = ["METHODS", "Answer", "Method", "method_of", "mos_label_methods"]
 

@@ -1,0 +1,400 @@
+"""MUSHRA (ITU-R BS.1534-3): many systems side by side on one page, with the open reference,
+a hidden reference and low-pass anchors, each stimulus scored 0..100.
+
+A page is one input of the dataset. Its stimuli are stored as one test item each
+(``clip_id``: the stimulus, ``pair_clip_id``: the input's clean reference, played open;
+``condition``: the system, ``hidden_reference`` or ``anchor_<Hz>``; ``sample_id``: the input),
+so every stimulus has its own session item, fetch record and vote row (scale ``mushra``).
+A session holds whole pages; the positions drawn at session start give the stimuli's order
+on each page, per rater and stored. The session body groups a page's stimuli by ``page``
+and tells the rater nothing about their roles.
+
+Quality control is BS.1534-3 post-screening over all of the assessor's pages in the test:
+excluded ("not_used": paid, left out of statistics) when the hidden reference is rated below
+``reference_min`` on more than ``max_page_fraction`` of pages, or the mid anchor above
+``anchor_max`` on more than that share. Results: per system mean with a t 95 % CI, median and
+quartiles, over the accepted sessions' scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from listening_tests.methods.base import Answer
+from listening_tests.methods.pair import PairMethod
+
+SCALE = "mushra"
+HIDDEN_REFERENCE = "hidden_reference"
+LABELS = ((80, 100, "Excellent"), (60, 80, "Good"), (40, 60, "Fair"), (20, 40, "Poor"),
+          (0, 20, "Bad"))
+QUESTION = ("Compare each sample with the reference and rate its overall quality from 0 "
+            "(bad) to 100 (excellent). One of the samples is the reference itself.")
+DEFAULT_ANCHORS = (3500, 7000)
+
+
+def anchor_name(cutoff_hz: int) -> str:
+    return f"anchor_{cutoff_hz}"
+
+
+def urgent_label(score: float) -> float:
+    """A MUSHRA score (0..100) on URGENT's 1..5 MOS range: score / 100 * 4 + 1."""
+    return float(score) / 100.0 * 4.0 + 1.0
+
+
+def lowpass_anchor(x: np.ndarray, sample_rate: int, cutoff_hz: int) -> np.ndarray:
+    """The reference low-passed at ``cutoff_hz`` (BS.1534-3 anchors): a zero-phase
+    8th-order Butterworth, so the anchor stays aligned with the reference."""
+    from scipy import signal
+
+    sos = signal.butter(8, cutoff_hz, btype="lowpass", fs=sample_rate, output="sos")
+    mono = x if x.ndim == 1 else x.mean(axis=1)
+    return signal.sosfiltfilt(sos, mono).astype(np.float32)
+
+
+class Mushra(PairMethod):
+    name = "mushra"
+    title = "MUSHRA (ITU-R BS.1534-3 multi-stimulus with hidden reference and anchors)"
+    scale_names = (SCALE,)
+    mos_name = "MUSHRA"
+    dashboard = "mushra"
+    two_stimuli = False  # the stimulus must be played; the open reference may be skipped
+    exports = ("scores.csv", "systems.csv", "screening.csv", "urgent_labels.csv",
+               "scores.parquet")
+
+    def spec_keys(self) -> tuple[str, str]:
+        return ("listeners_per_page", "pages_per_session")
+
+    def takes_reference(self) -> bool:
+        return True
+
+    # --- design ---------------------------------------------------------------------------
+    def plan_items(self, db, spec, problems: list[str]) -> Any:
+        """Per input: its reference clip and each system's output (inputs missing a system's
+        output are left out, with a problem if none is left)."""
+        from listening_tests.catalog import resolve_rating_clips
+        from listening_tests.pairs import CLEAN
+        from listening_tests.spec import ClipSelection
+
+        sel = spec.pairs
+        if sel is None or sel.explicit:
+            problems.append("pairs: a mushra test takes a dataset, its systems and "
+                            "reference: clean")
+            return []
+        if sel.reference != CLEAN:
+            problems.append("pairs.reference: mushra uses each input's clean reference; "
+                            "give reference: clean")
+        if spec.gold.ids or (spec.gold.auto and spec.gold.count and spec.gold.per_session):
+            problems.append("gold: a mushra test screens with its hidden reference and "
+                            "anchors; set gold.count to 0")
+        inner: list[str] = []
+        outputs = resolve_rating_clips(db, ClipSelection(dataset=sel.dataset,
+                                                         systems=tuple(sel.systems)), inner)
+        problems += [p.replace("clips.", "pairs.", 1) for p in inner]
+        pages: dict[int, dict[str, Any]] = {}
+        for r in outputs:
+            page = pages.setdefault(r.source_clip_id, {"sample_id": r.sample_id,
+                                                       "reference": r.reference_clip_id,
+                                                       "systems": {}})
+            page["systems"][r.condition] = r.clip_id
+        complete, references = [], set()
+        for p in sorted(pages.values(), key=lambda p: p["sample_id"]):
+            if p["reference"] is None or set(p["systems"]) != set(sel.systems) \
+                    or p["reference"] in references:
+                continue  # one page per clean reference: its hidden reference is one item
+            references.add(p["reference"])
+            complete.append(p)
+        if not problems and not complete:
+            problems.append("pairs: no input has a clean reference and an output of every "
+                            "system")
+        return complete
+
+    def create_items(self, db, store, test, spec, plan, gold_clips, rng, written) -> None:
+        """One item per stimulus of each page: the systems, the hidden reference, and the
+        low-pass anchors made here from the reference."""
+        from db.models import Clip, ItemRole, ListeningTestItem
+        from listening_tests.catalog import add_generated_clip, stem
+
+        anchors = (spec.mushra.anchors_hz if spec.mushra else DEFAULT_ANCHORS)
+        for page in plan:
+            ref = db.get(Clip, page["reference"])
+            # the hidden reference first: a reference-kind system is that same clip
+            stimuli = [(ref.id, HIDDEN_REFERENCE)]
+            stimuli += [(clip_id, system) for system, clip_id in sorted(page["systems"].items())]
+            samples, rate = store.read(ref.sha256)
+            for cutoff in anchors:
+                if cutoff * 2 >= rate:
+                    continue  # nothing above the cut-off to remove at this rate
+                made = add_generated_clip(
+                    db, store, lowpass_anchor(np.asarray(samples), rate, cutoff), rate,
+                    name=f"mushra-anchor{cutoff}_{stem(ref.name)}.flac", parent=ref,
+                    condition={"kind": "mushra_anchor", "lowpass_hz": cutoff},
+                    written=written)
+                stimuli.append((made.id, anchor_name(cutoff)))
+            seen: set[int] = set()
+            for clip_id, condition in stimuli:
+                if clip_id in seen:
+                    continue  # two stimuli with the same audio: one item
+                seen.add(clip_id)
+                db.add(ListeningTestItem(test_id=test.id, clip_id=clip_id,
+                                         role=ItemRole.RATING.value, condition=condition,
+                                         sample_id=page["sample_id"], pair_clip_id=ref.id,
+                                         pair_condition="reference"))
+        db.flush()
+
+    # --- sessions -------------------------------------------------------------------------
+    def assign(self, db, test, spec, rater, rng, cutoff) -> list[int]:
+        """Whole pages: those furthest from ``listeners_per_page`` that the rater has not
+        heard, ties drawn at random."""
+        from sqlalchemy import select
+
+        from db.models import ItemRole, ListeningTestItem
+        from listening_tests import assignment
+        from listening_tests.errors import Conflict
+
+        counts = assignment.item_counts(db, test.id, cutoff)
+        heard = assignment.heard_clips(db, rater.id)
+        rows = db.execute(select(ListeningTestItem.id, ListeningTestItem.clip_id,
+                                 ListeningTestItem.sample_id, ListeningTestItem.condition)
+                          .where(ListeningTestItem.test_id == test.id,
+                                 ListeningTestItem.role == ItemRole.RATING.value)
+                          .order_by(ListeningTestItem.id)).all()
+        pages: dict[str, list] = {}
+        for row in rows:
+            pages.setdefault(row.sample_id, []).append(row)
+        open_pages = []
+        for sample_id, items in pages.items():
+            listeners = min(counts.get(i.id, 0) for i in items)
+            heard_before = any(i.clip_id in heard for i in items
+                               if i.condition != HIDDEN_REFERENCE)
+            if listeners < spec.votes_per_clip and not heard_before:
+                open_pages.append((listeners, float(rng.random()), sample_id))
+        if not open_pages:
+            raise Conflict("no pages are left for you in this test; thank you for your "
+                           "interest")
+        chosen = [s for _, _, s in sorted(open_pages)[:spec.clips_per_session]]
+        return [i.id for s in chosen for i in pages[s]]
+
+    def draw_order(self, rng) -> bool | None:
+        return False  # side a: the stimulus, side b: the open reference
+
+    def page_fields(self, spec, rs) -> dict[str, Any]:
+        return {"question": QUESTION,
+                "scale": {"min": 0, "max": 100, "step": 1,
+                          "labels": [{"from": lo, "to": hi, "label": label}
+                                     for lo, hi, label in LABELS]}}
+
+    def item_entry(self, si, base: str, spec) -> dict[str, Any]:
+        """The stimulus, the open reference of its page and the page number (1, 2, ...: the
+        order pages first appear in the session); nothing about its role."""
+        pages: list[str] = []
+        for other in si.session.items:
+            sample = other.test_item.sample_id
+            if sample not in pages:
+                pages.append(sample)
+        url = f"{base}/items/{si.public_id}/audio"
+        return {"page": pages.index(si.test_item.sample_id) + 1,
+                "audio_url": f"{url}?side=a", "reference_url": f"{url}?side=b"}
+
+    # --- answers --------------------------------------------------------------------------
+    def read_answer(self, answer: dict[str, Any], no_preference: bool) -> list[Answer]:
+        from listening_tests.answers import whole_number
+        from listening_tests.errors import Invalid
+
+        if answer.get("choice") is not None or answer.get("scores") is not None:
+            raise Invalid('a mushra stimulus takes one score: {"score": 0..100}')
+        return [Answer(SCALE, whole_number(answer.get("score"), 0, 100))]
+
+    def play_first_message(self) -> str:
+        return "play this sample before scoring it"
+
+    def already_answered_message(self, given: Any) -> str:
+        return f"this sample was already scored {given}; a score cannot be changed"
+
+    def simulated_answer(self, model, stimuli, test) -> dict[str, Any]:
+        # the rater's 1..5 judgement of the sample, spread over 0..100
+        return {"score": round((model.score(stimuli[0]) - 1) / 4 * 100)}
+
+    # --- quality control ------------------------------------------------------------------
+    def decide(self, db, rs, spec, settings):
+        """BS.1534-3 post-screening over every page the assessor has scored in this test
+        (this session's included)."""
+        from listening_tests.quality_control import QcDecision
+
+        frame = scores_frame(db, rs.test_id, rater_id=rs.rater_id)
+        frame = frame[(frame["session_id"] == rs.id) | (frame["state"] == "submitted")]
+        reasons = screening_reasons(frame, spec.mushra)
+        return QcDecision("not_used" if reasons else "accepted", tuple(reasons))
+
+    # --- results and exports --------------------------------------------------------------
+    def results(self, db, test_id: int, session_counts: dict[str, int]) -> dict[str, Any]:
+        frame = accepted(scores_frame(db, test_id))
+        return {"method": self.name, "sessions": session_counts,
+                "systems": system_summary(frame).to_dict("records"),
+                "inputs": input_summary(frame).to_dict("records")}
+
+    def overview(self, db, test_id: int, info, results, *, now, n_splits: int):
+        from listening_tests.review import list_overrides
+
+        return {"test": info.to_dict(), **results,
+                "screening": screening_table(db, test_id).to_dict("records"),
+                "overrides": [o.__dict__ for o in list_overrides(db, test_id)]}
+
+    def export(self, db, store, test_id: int, name: str,
+               decisions: Callable[[], Any]) -> bytes:
+        import io
+
+        from listening_tests.errors import NotFound
+        from listening_tests.exports import csv_text
+
+        if name not in self.exports:
+            raise NotFound(f"no export named '{name}'; choose one of {', '.join(self.exports)}")
+        frame = scores_frame(db, test_id)
+        if name == "scores.parquet":
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            return buffer.getvalue()
+        if name == "scores.csv":
+            table = frame[LONG_COLUMNS]
+        elif name == "systems.csv":
+            table = system_summary(accepted(frame))
+        elif name == "screening.csv":
+            table = screening_table(db, test_id)
+        else:
+            table = urgent_table(accepted(frame))
+        return csv_text(table).encode("utf-8")
+
+
+LONG_COLUMNS = ["assessor", "session", "page", "stimulus", "system", "score", "time",
+                "elapsed_ms", "qc_status"]
+
+
+def scores_frame(db, test_id: int, *, rater_id: int | None = None):
+    """Every MUSHRA score of a test, one row each: assessor (the participant id), session
+    token, page (the input), stimulus (its clip name), system (system, hidden_reference or
+    anchor_<Hz>), score, time (when it was given), plus ids and QC state."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from db.models import Clip, ListeningTestItem, Rater, RatingSession, SessionItem, Vote
+
+    query = (select(Vote.score, Vote.created_at, Vote.elapsed_ms, RatingSession.id,
+                    RatingSession.token, RatingSession.state, RatingSession.qc_status,
+                    Rater.external_id, ListeningTestItem.sample_id,
+                    ListeningTestItem.condition, Clip.name, Clip.id)
+             .join(SessionItem, Vote.session_item_id == SessionItem.id)
+             .join(RatingSession, Vote.session_id == RatingSession.id)
+             .join(Rater, RatingSession.rater_id == Rater.id)
+             .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
+             .join(Clip, ListeningTestItem.clip_id == Clip.id)
+             .where(RatingSession.test_id == test_id, Vote.scale == SCALE)
+             .order_by(Vote.id))
+    if rater_id is not None:
+        query = query.where(RatingSession.rater_id == rater_id)
+    columns = ["score", "time", "elapsed_ms", "session_id", "session", "state", "qc_status",
+               "assessor", "page", "system", "stimulus", "clip_id"]
+    frame = pd.DataFrame(db.execute(query).all(), columns=columns)
+    frame["score"] = frame["score"].astype(float)
+    return frame
+
+
+def accepted(frame):
+    """The scores that enter statistics: submitted sessions whose QC accepted them."""
+    return frame[(frame["state"] == "submitted") & (frame["qc_status"] == "accepted")]
+
+
+def screening_reasons(frame, settings) -> list[str]:
+    """BS.1534-3 post-screening of one assessor's scores (``frame``: their rows), as reason
+    sentences; empty when they pass."""
+    from listening_tests.spec import MushraSpec
+
+    s = settings or MushraSpec()
+    pages = frame["page"].nunique()
+    if pages == 0:
+        return []
+    reasons = []
+    hidden = frame[frame["system"] == HIDDEN_REFERENCE]
+    low = int((hidden["score"] < s.reference_min).sum())
+    if low / pages > s.max_page_fraction:
+        reasons.append(f"rated the hidden reference below {s.reference_min} on {low} of "
+                       f"{pages} pages ({low / pages:.0%}; at most "
+                       f"{s.max_page_fraction:.0%} allowed)")
+    if s.mid_anchor_hz is not None:
+        mid = frame[frame["system"] == anchor_name(s.mid_anchor_hz)]
+        high = int((mid["score"] > s.anchor_max).sum())
+        if high / pages > s.max_page_fraction:
+            reasons.append(f"rated the mid anchor ({s.mid_anchor_hz} Hz low-pass) above "
+                           f"{s.anchor_max} on {high} of {pages} pages ({high / pages:.0%}; "
+                           f"at most {s.max_page_fraction:.0%} allowed)")
+    return reasons
+
+
+def system_summary(frame):
+    """Per system: n, mean, 95 % CI half-width (Student t), median, quartiles; the hidden
+    reference first, then anchors, then systems by name."""
+    import pandas as pd
+    from scipy import stats
+
+    rows = []
+    for system, scores in frame.groupby("system")["score"]:
+        x = scores.to_numpy(dtype=float)
+        n = len(x)
+        half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)) if n > 1 \
+            else float("nan")
+        rows.append({"system": system, "n": n, "mean": float(x.mean()), "ci95": half,
+                     "median": float(np.median(x)), "q1": float(np.percentile(x, 25)),
+                     "q3": float(np.percentile(x, 75))})
+    table = pd.DataFrame(rows, columns=["system", "n", "mean", "ci95", "median", "q1", "q3"])
+    return table.sort_values("system", key=lambda c: c.map(_system_order)).reset_index(
+        drop=True)
+
+
+def _system_order(name: str) -> tuple[int, str]:
+    if name == HIDDEN_REFERENCE:
+        return (0, name)
+    if name.startswith("anchor_"):
+        return (1, f"{int(name.split('_')[1]):06d}")
+    return (2, name)
+
+
+def input_summary(frame):
+    """Per input and system: n and mean."""
+    table = frame.groupby(["page", "system"])["score"].agg(["count", "mean"]).reset_index()
+    return table.rename(columns={"count": "n"})
+
+
+def urgent_table(frame):
+    """URGENT label rows (``wav_path, system_id, sample_id, score, listener_id``), each
+    MUSHRA score mapped to 1..5 by :func:`urgent_label`; systems only (not the hidden
+    reference or anchors)."""
+    import pandas as pd
+
+    kept = frame[(frame["system"] != HIDDEN_REFERENCE)
+                 & ~frame["system"].str.startswith("anchor_")]
+    return pd.DataFrame({"wav_path": "audio/" + kept["stimulus"],
+                         "system_id": kept["system"], "sample_id": kept["page"],
+                         "score": [urgent_label(s) for s in kept["score"]],
+                         "listener_id": kept["assessor"]})
+
+
+def screening_table(db, test_id: int):
+    """Per finished session: its assessor, QC status and reasons (post-screening)."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from db.models import Rater, RatingSession
+
+    rows = db.execute(select(Rater.external_id, RatingSession.token, RatingSession.qc_status,
+                             RatingSession.qc_reasons)
+                      .join(Rater, RatingSession.rater_id == Rater.id)
+                      .where(RatingSession.test_id == test_id,
+                             RatingSession.state == "submitted")
+                      .order_by(RatingSession.id)).all()
+    return pd.DataFrame([{"assessor": a, "session": t, "qc_status": s,
+                          "reasons": "; ".join(r or [])} for a, t, s, r in rows],
+                        columns=["assessor", "session", "qc_status", "reasons"])
+
+
+METHOD = Mushra()

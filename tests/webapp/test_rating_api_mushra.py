@@ -1,0 +1,202 @@
+"""A MUSHRA test over HTTP (docs/rating-api.md, "MUSHRA"): 4 systems, the hidden reference
+and two low-pass anchors on 6 demo inputs, scored by two assessors through the JSON API;
+BS.1534-3 post-screening excludes the one who scores the hidden reference at 60."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from tests.webapp.test_rating_api import Api, expect
+
+pytestmark = pytest.mark.integration
+
+SYSTEMS = ["unprocessed", "mmse_lsa", "spectral_gating", "wpe"]
+# one noisy input per utterance, 16 kHz and above (the 7 kHz anchor needs a wider band)
+INPUTS = ["u02_de_16k_clipping.flac", "u03_fr_22k_reverb_noise-babble.flac",
+          "u04_es_24k_noise-pink.flac", "u05_it_32k_clipping.flac",
+          "u06_pt-br_44k_reverb_noise-hum.flac", "u07_nl_48k_noise-brown.flac"]
+STIMULI = {"hidden_reference", "anchor_3500", "anchor_7000", *SYSTEMS}
+CHECKS = {"qualification": False, "volume": True, "stereo": False, "environment": False}
+
+
+@pytest.fixture(scope="module")
+def api(app_server):
+    return Api(app_server)
+
+
+@pytest.fixture(scope="module")
+def library(app_server):
+    """The app's own database and store, with a dataset of the 6 inputs enhanced by three
+    DSP systems (the demo set has only references and unprocessed inputs)."""
+    from db.models import Clip, DatasetClip
+    from db.session import create_db_engine, make_session_factory, sqlite_url
+    from db.store import AudioStore
+    from library.clips import get_or_create_dataset
+    from library.comparison import enhance_clip
+    from se.systems.registry import get_system
+
+    engine = create_db_engine(sqlite_url(app_server.data_dir / "workbench.db"))
+    sessions = make_session_factory(engine)
+    store = AudioStore(app_server.data_dir / "audio")
+    with sessions.begin() as session:
+        dataset = get_or_create_dataset(session, "mushra-demo")
+        session.flush()
+        ids = []
+        for name in INPUTS:
+            clip = session.scalar(select(Clip).where(Clip.name == name))
+            session.add(DatasetClip(dataset_id=dataset.id, clip_id=clip.id, name=name))
+            ids.append(clip.id)
+    for system in SYSTEMS[1:]:
+        for clip_id in ids:
+            enhance_clip(sessions, store, clip_id, get_system(system))
+    yield sessions
+    engine.dispose()
+
+
+def spec(name: str, **extra) -> dict:
+    return {"name": name, "method": "mushra",
+            "pairs": {"dataset": "mushra-demo", "systems": SYSTEMS, "reference": "clean"},
+            "listeners_per_page": 2, "pages_per_session": 6, "gold": {"count": 0},
+            "training": {"count": 0}, "checks": CHECKS, **extra}
+
+
+def role_of(sessions, public_id: str) -> str:
+    """What the item is (looked up in the database: the API never says)."""
+    from db.models import ListeningTestItem, SessionItem
+
+    with sessions() as session:
+        return session.scalar(select(ListeningTestItem.condition).join(
+            SessionItem, SessionItem.test_item_id == ListeningTestItem.id).where(
+            SessionItem.public_id == public_id))
+
+
+def honest(role: str) -> int:
+    return {"hidden_reference": 100, "anchor_3500": 10, "anchor_7000": 35,
+            "unprocessed": 40, "mmse_lsa": 60, "spectral_gating": 55, "wpe": 50}[role]
+
+
+def vote(api, token: str, item: str, **answer):
+    return api("PUT", f"/sessions/{token}/votes/{item}",
+               json={"played_to_end": True, "elapsed_ms": 5000, **answer})
+
+
+def take_session(api, sessions, test_id: int, participant: str, score) -> dict:
+    body = expect(api("POST", f"/tests/{test_id}/sessions",
+                      json={"participant_id": participant}), 201)
+    token = body["session"]
+    expect(api("PUT", f"/sessions/{token}/checks/volume", json={"answer": "done"}), 201)
+    for item in body["items"]:
+        assert api("GET", item["audio_url"][4:]).status_code == 200
+        expect(vote(api, token, item["item"], score=score(role_of(sessions, item["item"]))),
+               201)
+    expect(api("POST", f"/sessions/{token}/finish"), 200)
+    return body
+
+
+def test_spec_refusals(api, library):
+    body = expect(api.admin("POST", "/tests", json=spec("bad", mushra={"anchors_hz": [7000]})),
+                  422)
+    assert "3500" in body["error"]
+    bad = spec("bad")
+    bad["pairs"] = {**bad["pairs"], "reference": "unprocessed",
+                    "systems": SYSTEMS[1:]}
+    body = expect(api.admin("POST", "/tests", json=bad), 422)
+    assert "clean" in body["error"]
+    body = expect(api.admin("POST", "/tests", json={**spec("bad"), "scale_order": "x"}), 422)
+    assert "scale_order" in body["error"]
+
+
+def test_mushra_end_to_end(api, library):
+    created = expect(api.admin("POST", "/tests", json=spec("mushra e2e")), 201)
+    test_id = created["id"]
+    stored = expect(api.admin("GET", f"/tests/{test_id}"), 200)
+    assert stored["test"]["votes_per_clip"] == 2 and stored["test"]["clips_per_session"] == 6
+    assert stored["test"]["rating_clips"] == 6 * 7
+    expect(api.admin("POST", f"/tests/{test_id}/open"), 200)
+
+    # the first assessor: every page, its 7 stimuli, their roles hidden; answers checked
+    body = expect(api("POST", f"/tests/{test_id}/sessions", json={"participant_id": "A1"}),
+                  201)
+    token, items = body["session"], body["items"]
+    assert body["test"]["method"] == "mushra" and body["test"]["scale"]["max"] == 100
+    pages: dict[int, list[dict]] = {}
+    for item in items:
+        pages.setdefault(item["page"], []).append(item)
+        assert set(item) >= {"item", "page", "audio_url", "reference_url"}
+        assert not any(word in str(item) for word in ("anchor", "hidden", "mmse", "wpe"))
+    assert sorted(pages) == [1, 2, 3, 4, 5, 6]
+    roles = {p: [role_of(library, i["item"]) for i in page] for p, page in pages.items()}
+    assert all(set(r) == STIMULI and len(r) == 7 for r in roles.values()), roles
+    first = items[0]
+    expect(api("PUT", f"/sessions/{token}/checks/volume", json={"answer": "done"}), 201)
+    expect(vote(api, token, first["item"], score=50), 422, "never fetched")
+    assert api("GET", first["reference_url"][4:]).status_code == 200
+    expect(vote(api, token, first["item"], score=50), 422, "never fetched")
+    audio = api("GET", first["audio_url"][4:])
+    assert audio.status_code == 200 and audio.content[:4] == b"fLaC"
+    for wrong in (101, -1, 50.5, "80"):
+        expect(vote(api, token, first["item"], score=wrong), 422)
+    expect(vote(api, token, first["item"], choice="A"), 422)
+    score = honest(role_of(library, first["item"]))
+    expect(vote(api, token, first["item"], score=score), 201)
+    expect(vote(api, token, first["item"], score=score), 200)
+    expect(vote(api, token, first["item"], score=score - 1), 409)
+    resumed = expect(api("POST", f"/tests/{test_id}/sessions", json={"participant_id": "A1"}),
+                     200)
+    assert [i["item"] for i in resumed["items"]] == [i["item"] for i in items]
+    assert resumed["items"][0]["answered"] and resumed["items"][0]["score"] == score
+    for item in items[1:]:
+        assert api("GET", item["audio_url"][4:]).status_code == 200
+        expect(vote(api, token, item["item"], score=honest(role_of(library, item["item"]))),
+               201)
+    expect(api("POST", f"/sessions/{token}/finish"), 200)
+
+    # the second assessor hears the pages in another order, and fails post-screening
+    bad = take_session(api, library, test_id, "B2",
+                       lambda role: 60 if role == "hidden_reference" else honest(role))
+    order_a = [role_of(library, i["item"]) for i in items if i["page"] == 1]
+    order_b = [role_of(library, i["item"]) for i in bad["items"] if i["page"] == 1]
+    assert order_a != order_b or [i["page"] for i in items] != [i["page"] for i in bad["items"]]
+    # the excluded assessor's pages do not count towards listeners_per_page: open again
+    again = expect(api("POST", f"/tests/{test_id}/sessions", json={"participant_id": "C3"}),
+                   201)
+    assert len(again["items"]) == 6 * 7
+    expect(api("POST", f"/tests/{test_id}/sessions", json={"participant_id": "D4"}), 409)
+
+    listed = expect(api.admin("GET", f"/tests/{test_id}/sessions"), 200)
+    sessions = listed["sessions"] if isinstance(listed, dict) else listed
+    by_rater = {s["rater"]: s for s in sessions}
+    excluded, kept = by_rater["B2"], by_rater["A1"]
+    assert kept["qc_status"] == "accepted" and kept["qc_reasons"] == []
+    assert excluded["qc_status"] == "not_used"
+    assert "hidden reference below 90 on 6 of 6 pages" in " ".join(excluded["qc_reasons"])
+
+    results = expect(api.admin("GET", f"/tests/{test_id}/results"), 200)
+    assert results["method"] == "mushra"
+    systems = {r["system"]: r for r in results["systems"]}
+    assert list(systems)[:3] == ["hidden_reference", "anchor_3500", "anchor_7000"]
+    assert set(systems) == STIMULI
+    assert all(r["n"] == 6 for r in systems.values())  # only the accepted assessor
+    assert systems["hidden_reference"]["mean"] == 100 and systems["wpe"]["mean"] == 50
+
+    scores = pd.read_csv(io.StringIO(api.admin("GET",
+                                               f"/tests/{test_id}/export/scores.csv").text))
+    assert list(scores.columns[:7]) == ["assessor", "session", "page", "stimulus", "system",
+                                        "score", "time"]
+    assert len(scores) == 2 * 6 * 7 and set(scores["assessor"]) == {"A1", "B2"}
+    summary = pd.read_csv(io.StringIO(api.admin("GET",
+                                                f"/tests/{test_id}/export/systems.csv").text))
+    assert set(summary["system"]) == STIMULI
+    labels = pd.read_csv(io.StringIO(api.admin(
+        "GET", f"/tests/{test_id}/export/urgent_labels.csv").text))
+    assert set(labels["system_id"]) == set(SYSTEMS) and len(labels) == 6 * 4
+    assert sorted(labels[labels["system_id"] == "mmse_lsa"]["score"].unique()) == [3.4]
+    screening = api.admin("GET", f"/tests/{test_id}/export/screening.csv").text
+    assert "B2" in screening and "not_used" in screening
+    frame = pd.read_parquet(io.BytesIO(
+        api.admin("GET", f"/tests/{test_id}/export/scores.parquet").content))
+    assert len(frame) == len(scores)
