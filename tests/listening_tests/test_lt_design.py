@@ -55,7 +55,7 @@ def test_the_documented_spec_reads_and_round_trips(tmp_path):
 
 def test_every_problem_is_listed_with_its_key_path():
     data = yaml.safe_load(DOC_SPEC)
-    data.update(votes_per_clip=0, method="mushra", vote_per_clip=3, platform="generic")
+    data.update(votes_per_clip=0, method="mos9", vote_per_clip=3, platform="generic")
     data["gold"]["count"] = "two"
     data["checks"]["stero"] = True
     data["quality_control"]["gold_tolerance"] = 2
