@@ -151,6 +151,7 @@ class _Driver:
         from listening_tests.methods import method_of
 
         keys = ("audio_url_a", "audio_url_b") if "audio_url_a" in item else ("audio_url",)
+        keys += ("reference_url",) if "reference_url" in item else ()  # MUSHRA: open reference
         stimuli = []
         for key in keys:
             audio = None if self.expired() else await self.audio(item[key], "item audio")

@@ -214,8 +214,17 @@ class Mushra(PairMethod):
         return f"this sample was already scored {given}; a score cannot be changed"
 
     def simulated_answer(self, model, stimuli, test) -> dict[str, Any]:
-        # the rater's 1..5 judgement of the sample, spread over 0..100
-        return {"score": round((model.score(stimuli[0]) - 1) / 4 * 100)}
+        """Heard: the stimulus, then the open reference. An attentive rater scores the
+        quality lost against the reference (25 points per MOS step) with its noise (10
+        points per MOS step); straight-liners and random clickers spread their 1..5 over
+        0..100."""
+        from listening_tests.simulate_behaviours import Behaviour, latent_quality
+
+        if len(stimuli) < 2 or model.behaviour in (Behaviour.STRAIGHT, Behaviour.RANDOM):
+            return {"score": round((model.score(stimuli[0]) - 1) / 4 * 100)}
+        lost = max(0.0, latent_quality(stimuli[1]) - latent_quality(stimuli[0]))
+        value = 100 - 25 * lost + 10 * float(model.rng.normal(0.0, model.noise_std))
+        return {"score": int(np.clip(round(value), 0, 100))}
 
     # --- quality control ------------------------------------------------------------------
     def decide(self, db, rs, spec, settings):

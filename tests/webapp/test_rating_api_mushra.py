@@ -200,3 +200,26 @@ def test_mushra_end_to_end(api, library):
     frame = pd.read_parquet(io.BytesIO(
         api.admin("GET", f"/tests/{test_id}/export/scores.parquet").content))
     assert len(frame) == len(scores)
+
+
+def test_simulated_mushra_crowd_is_counted(api, app_server, library):
+    from listening_tests.simulate import run_simulation
+
+    created = expect(api.admin("POST", "/tests", json={
+        **spec("sim mushra", listeners_per_page=1, pages_per_session=3),
+        "checks": {"qualification": True, "volume": True, "stereo": False,
+                   "environment": False}}), 201)
+    test_id = created["id"]
+    expect(api.admin("POST", f"/tests/{test_id}/open"), 200)
+    report = run_simulation(app_server.url, test_id, raters=2, concurrency=2, seed=5,
+                            mix="attentive=1.0", admin_password=app_server.password)
+    assert not report.errors, report.error_examples
+    assert report.sessions("finished") == 2
+    assert report.votes_acknowledged == 2 * 3 * 7
+    results = report.server_results
+    assert results["method"] == "mushra"
+    assert results["sessions"]["accepted"] >= 1  # attentive raters pass post-screening
+    systems = {r["system"]: r["mean"] for r in results["systems"]}
+    assert systems["hidden_reference"] > 90
+    counted = sum(r["n"] for r in results["systems"])
+    assert counted == results["sessions"]["accepted"] * 3 * 7
