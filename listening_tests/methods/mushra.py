@@ -54,6 +54,24 @@ def lowpass_anchor(x: np.ndarray, sample_rate: int, cutoff_hz: int) -> np.ndarra
     return signal.sosfiltfilt(sos, mono).astype(np.float32)
 
 
+def spectral_distance_db(stimulus: bytes, reference: bytes) -> float:
+    """Log-spectral distance (dB, STFT frames of 512) of a stimulus from its reference, both
+    as encoded audio files; 0 for the reference itself. What a simulated listener hears."""
+    import io
+
+    import soundfile as sf
+    from scipy import signal
+
+    x, rate = sf.read(io.BytesIO(stimulus), dtype="float64", always_2d=True)
+    r, _ = sf.read(io.BytesIO(reference), dtype="float64", always_2d=True)
+    n = min(len(x), len(r))
+    _, _, xs = signal.stft(x[:n].mean(axis=1), rate, nperseg=512)
+    _, _, rs = signal.stft(r[:n].mean(axis=1), rate, nperseg=512)
+    eps = 1e-3 * max(float(np.abs(rs).max()), 1e-12)
+    d = 20 * np.log10((np.abs(xs) + eps) / (np.abs(rs) + eps))
+    return float(np.mean(np.sqrt(np.mean(d**2, axis=0))))
+
+
 class Mushra(PairMethod):
     name = "mushra"
     title = "MUSHRA (ITU-R BS.1534-3 multi-stimulus with hidden reference and anchors)"
@@ -61,8 +79,8 @@ class Mushra(PairMethod):
     mos_name = "MUSHRA"
     dashboard = "mushra"
     two_stimuli = False  # the stimulus must be played; the open reference may be skipped
-    exports = ("scores.csv", "systems.csv", "screening.csv", "urgent_labels.csv",
-               "scores.parquet")
+    exports = ("scores.csv", "systems.csv", "pairs.csv", "screening.csv",
+               "urgent_labels.csv", "scores.parquet")
 
     def spec_keys(self) -> tuple[str, str]:
         return ("listeners_per_page", "pages_per_session")
@@ -214,16 +232,16 @@ class Mushra(PairMethod):
         return f"this sample was already scored {given}; a score cannot be changed"
 
     def simulated_answer(self, model, stimuli, test) -> dict[str, Any]:
-        """Heard: the stimulus, then the open reference. An attentive rater scores the
-        quality lost against the reference (25 points per MOS step) with its noise (10
-        points per MOS step); straight-liners and random clickers spread their 1..5 over
-        0..100."""
-        from listening_tests.simulate_behaviours import Behaviour, latent_quality
+        """Heard: the stimulus, then the open reference. An attentive rater hears what the
+        stimulus lost against the reference (log-spectral distance, so band-limited anchors
+        and degraded inputs score low and the hidden reference 100) with its own noise;
+        straight-liners and random clickers spread their 1..5 over 0..100."""
+        from listening_tests.simulate_behaviours import Behaviour
 
         if len(stimuli) < 2 or model.behaviour in (Behaviour.STRAIGHT, Behaviour.RANDOM):
             return {"score": round((model.score(stimuli[0]) - 1) / 4 * 100)}
-        lost = max(0.0, latent_quality(stimuli[1]) - latent_quality(stimuli[0]))
-        value = 100 - 25 * lost + 10 * float(model.rng.normal(0.0, model.noise_std))
+        value = 100 - 12 * spectral_distance_db(stimuli[0], stimuli[1]) \
+            + 6 * float(model.rng.normal(0.0, model.noise_std))
         return {"score": int(np.clip(round(value), 0, 100))}
 
     # --- quality control ------------------------------------------------------------------
@@ -242,6 +260,7 @@ class Mushra(PairMethod):
         frame = accepted(scores_frame(db, test_id))
         return {"method": self.name, "sessions": session_counts,
                 "systems": system_summary(frame).to_dict("records"),
+                "pairs": paired_comparisons(frame).to_dict("records"),
                 "inputs": input_summary(frame).to_dict("records")}
 
     def overview(self, db, test_id: int, info, results, *, now, n_splits: int):
@@ -269,6 +288,8 @@ class Mushra(PairMethod):
             table = frame[LONG_COLUMNS]
         elif name == "systems.csv":
             table = system_summary(accepted(frame))
+        elif name == "pairs.csv":
+            table = paired_comparisons(accepted(frame))
         elif name == "screening.csv":
             table = screening_table(db, test_id)
         else:
@@ -358,6 +379,35 @@ def system_summary(frame):
     table = pd.DataFrame(rows, columns=["system", "n", "mean", "ci95", "median", "q1", "q3"])
     return table.sort_values("system", key=lambda c: c.map(_system_order)).reset_index(
         drop=True)
+
+
+def paired_comparisons(frame, alpha: float = 0.05):
+    """Every two compared systems (not the hidden reference or anchors): Wilcoxon
+    signed-rank test on their scores paired by (session, page), Holm-corrected over the
+    pairs; ``median_diff`` is a's score minus b's."""
+    import itertools
+
+    import pandas as pd
+    from scipy import stats
+
+    from listening_tests.statistics import holm_correction
+
+    columns = ["system_a", "system_b", "n", "median_diff", "p", "p_holm", "significant"]
+    kept = frame[(frame["system"] != HIDDEN_REFERENCE)
+                 & ~frame["system"].str.startswith("anchor_")]
+    wide = kept.pivot_table(index=["session", "page"], columns="system", values="score")
+    rows = []
+    for a, b in itertools.combinations(sorted(wide.columns), 2):
+        both = wide[[a, b]].dropna()
+        diff = (both[a] - both[b]).to_numpy(dtype=float)
+        p = float(stats.wilcoxon(diff).pvalue) if len(diff) and np.any(diff != 0) else 1.0
+        rows.append({"system_a": a, "system_b": b, "n": len(diff),
+                     "median_diff": float(np.median(diff)) if len(diff) else float("nan"),
+                     "p": p})
+    out = pd.DataFrame(rows, columns=columns[:5])
+    out["p_holm"] = holm_correction(out["p"].to_numpy(dtype=float)) if len(out) else []
+    out["significant"] = (out["p_holm"] < alpha).to_numpy(dtype=bool) if len(out) else []
+    return out[columns]
 
 
 def _system_order(name: str) -> tuple[int, str]:

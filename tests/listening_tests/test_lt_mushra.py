@@ -115,3 +115,49 @@ def test_lowpass_anchor_removes_the_band_above_its_cutoff():
     z = lowpass_anchor(x, rate, 7000)
     f, p = signal.welch(z, rate, nperseg=4096)
     assert abs(10 * np.log10(p[np.argmin(abs(f - 6000))] / p[np.argmin(abs(f - 1000))])) < 3
+
+
+def test_paired_comparisons_wilcoxon_with_holm():
+    from scipy import stats
+
+    from listening_tests.methods.mushra import paired_comparisons
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for page in range(12):
+        base = rng.normal(50, 5)
+        for system, shift in (("good", 20), ("same1", 0), ("same2", 0),
+                              ("hidden_reference", 50), ("anchor_3500", -40)):
+            rows.append({"session": "s", "page": f"p{page}", "system": system,
+                         "score": float(np.rint(base + shift + rng.normal(0, 3)))})
+    table = paired_comparisons(pd.DataFrame(rows))
+    assert [(r.system_a, r.system_b) for r in table.itertuples()] == [
+        ("good", "same1"), ("good", "same2"), ("same1", "same2")]
+    good = table.iloc[0]
+    frame = pd.DataFrame(rows).pivot(index="page", columns="system", values="score")
+    assert good["p"] == pytest.approx(stats.wilcoxon(frame["good"] - frame["same1"]).pvalue)
+    assert good["n"] == 12 and good["median_diff"] > 10 and good["significant"]
+    smallest = table["p"].idxmin()  # Holm: the smallest of 3 p-values times 3
+    assert table.loc[smallest, "p_holm"] == pytest.approx(min(1.0, 3 * table["p"].min()))
+    assert (table["p_holm"] >= table["p"]).all()
+    assert not table.iloc[2]["significant"]
+
+
+def test_simulated_listener_hears_the_anchors_as_worse():
+    import io
+
+    import soundfile as sf
+
+    from listening_tests.methods.mushra import spectral_distance_db
+
+    x, rate = sf.read("demo/clips/u07_nl_48k_clean.flac", dtype="float32")
+
+    def flac(y) -> bytes:
+        buffer = io.BytesIO()
+        sf.write(buffer, y, rate, format="FLAC")
+        return buffer.getvalue()
+
+    ref = flac(x)
+    d35, d70 = (spectral_distance_db(flac(lowpass_anchor(x, rate, c)), ref)
+                for c in (3500, 7000))
+    assert spectral_distance_db(ref, ref) == 0.0 and d35 > d70 > 0.5
