@@ -152,6 +152,10 @@
 
   function render() {
     updateProgress();
+    // MUSHRA pages (several stimuli, grouped by "page") are API-only so far (docs/rating-api.md)
+    if ((state.items || []).some((i) => i.page !== undefined)) {
+      return stop('This page cannot show this kind of test (several samples side by side) yet. Please contact the researcher.');
+    }
     const step = nextStep();
     const views = { done: () => showDone(false), ended, consent: showConsent, finish,
       qualification: showQualification, volume: showVolume, stereo: showStereo,
