@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy.orm import Session
 
 from audio.io import DEFAULT_MAX_SECONDS, AudioError, is_audio_filename, load_audio
-from db.models import ClipOrigin, Dataset
+from db.models import ClipOrigin
 from db.store import AudioStore
-from library.clips import LibraryError, add_clip, get_or_create_dataset
+from library.clips import LibraryError, StoredClip, get_or_create_dataset, insert_clip, store_clip
 
 #: Called after each file with (files done, files in all, name of the file).
 ProgressCallback = Callable[[int, int, str], None]
@@ -84,70 +84,89 @@ class ImportPlan:
 
 def run_plan(session: Session, store: AudioStore, plan: ImportPlan, *,
              max_seconds: float | None = DEFAULT_MAX_SECONDS,
-             progress: ProgressCallback | None = None,
-             report: ImportReport | None = None, done_before: int = 0,
-             total: int | None = None) -> ImportReport:
+             progress: ProgressCallback | None = None) -> ImportReport:
     """Decode and store every item of ``plan`` in the caller's transaction; files written
-    before a failure are removed again.
+    before a failure are removed again (``report.written`` lists the others, for a caller
+    whose commit fails)."""
+    return import_in_batches(lambda: nullcontext(session), store, plan,
+                             batch_files=max(1, len(plan.items)), max_seconds=max_seconds,
+                             progress=progress)
 
-    Args:
-        report: a report to add to (batched imports pass the same one for every batch).
-        done_before, total: where this part sits in a larger import, for ``progress``.
-    """
-    if report is None:
-        report = ImportReport(dataset=plan.dataset_name, skipped=list(plan.skipped))
-    total = len(plan.items) if total is None else total
-    written: list[str] = []
-    dataset: Dataset | None = None
-    try:
-        for done, item in enumerate(plan.items, start=done_before + 1):
-            try:
-                audio = load_audio(item.read(), max_seconds=max_seconds,
-                                   name=PurePosixPath(item.name).name)
-            except AudioError as exc:
-                report.skipped.append((item.name, str(exc)))
-            else:
-                if dataset is None:
-                    dataset = get_or_create_dataset(session, plan.dataset_name,
-                                                    source=plan.source)
-                try:
-                    added = add_clip(session, store, audio, name=item.name,
-                                     origin=plan.origin, dataset=dataset)
-                except LibraryError as exc:
-                    report.skipped.append((item.name, str(exc)))
-                else:
-                    if added.stored_sha256:
-                        written.append(added.stored_sha256)
-                    (report.added if added.created else report.duplicates).append(item.name)
-                    report.clip_ids.append(added.clip_id)
-                    report.notes.extend((item.name, note) for note in audio.notes)
-            if progress is not None:
-                progress(done, total, item.name)
-    except BaseException:
-        for sha in written:
-            store.discard(sha)
-        raise
-    report.written.extend(written)
-    return report
+
+@dataclass(frozen=True)
+class _Ready:
+    """A decoded file already in the store, waiting for its row."""
+
+    name: str
+    stored: StoredClip
+    notes: tuple[str, ...]
 
 
 def import_in_batches(begin: Callable[[], AbstractContextManager[Session]],
                       store: AudioStore, plan: ImportPlan, *, batch_files: int = 10,
                       max_seconds: float | None = DEFAULT_MAX_SECONDS,
                       progress: ProgressCallback | None = None) -> ImportReport:
-    """Run a plan in transactions of ``batch_files`` files each, opened by ``begin``.
+    """Decode, check and store files outside any transaction, then write their rows
+    ``batch_files`` at a time in short transactions opened by ``begin``.
 
-    A large import then never holds the database's write lock for long, so votes of a
-    running listening test go on while it runs. A failure keeps the batches committed
-    before it (each is whole: its rows and files, or neither).
+    The database's write lock (``AppContext.write``) is then held only for row writes,
+    never while a file decodes, so votes of a running listening test go on meanwhile. A
+    failure keeps the batches committed before it (each is whole: its rows and files, or
+    neither); a refused file leaves neither a row nor a file.
     """
     report = ImportReport(dataset=plan.dataset_name, skipped=list(plan.skipped))
-    for start in range(0, len(plan.items), batch_files):
-        part = replace(plan, items=plan.items[start:start + batch_files], skipped=[])
-        with begin() as session:
-            run_plan(session, store, part, max_seconds=max_seconds, progress=progress,
-                     report=report, done_before=start, total=len(plan.items))
+    ready: list[_Ready] = []
+    try:
+        for done, item in enumerate(plan.items, start=1):
+            try:
+                audio = load_audio(item.read(), max_seconds=max_seconds,
+                                   name=PurePosixPath(item.name).name)
+                ready.append(_Ready(item.name, store_clip(store, audio, name=item.name),
+                                    audio.notes))
+            except (AudioError, LibraryError) as exc:
+                report.skipped.append((item.name, str(exc)))
+            if progress is not None:
+                progress(done, len(plan.items), item.name)
+            if len(ready) >= batch_files or (ready and done == len(plan.items)):
+                _write_rows(begin, store, plan, ready, report)
+                ready = []
+    except BaseException:
+        for entry in ready:
+            if entry.stored.created:
+                store.discard(entry.stored.sha256)
+        raise
     return report
+
+
+def _write_rows(begin: Callable[[], AbstractContextManager[Session]], store: AudioStore,
+                plan: ImportPlan, ready: list[_Ready], report: ImportReport) -> None:
+    """One short transaction: the rows of files already stored. Files whose row is refused
+    (a name the dataset has for other audio) are removed again."""
+    refused: list[_Ready] = []
+    added: list[tuple[_Ready, int, bool]] = []
+    with begin() as session:
+        dataset = get_or_create_dataset(session, plan.dataset_name, source=plan.source)
+        for entry in ready:
+            try:
+                result = insert_clip(session, entry.stored, name=entry.name,
+                                     origin=plan.origin, dataset=dataset)
+            except LibraryError as exc:
+                report.skipped.append((entry.name, str(exc)))
+                refused.append(entry)
+            else:
+                added.append((entry, result.clip_id, result.created))
+    # committed (or, in a caller's transaction, handed to it): account and clean up
+    kept = {entry.stored.sha256 for entry, _, _ in added}
+    for entry in refused:
+        if entry.stored.created and entry.stored.sha256 not in kept:
+            store.discard(entry.stored.sha256)
+    for entry, clip_id, created in added:
+        (report.added if created else report.duplicates).append(entry.name)
+        report.clip_ids.append(clip_id)
+        report.notes.extend((entry.name, note) for note in entry.notes)
+        if entry.stored.created or (entry.stored.sha256 in {r.stored.sha256 for r in refused
+                                                             if r.stored.created}):
+            report.written.append(entry.stored.sha256)
 
 
 def plan_files(files: list[tuple[str, Path]], *, dataset_name: str = "uploads",

@@ -199,3 +199,31 @@ def test_batched_import_commits_batch_by_batch(tmp_path, sessions, store):
     assert seen[-1] == (5, 5)
     report = import_in_batches(sessions.begin, store, plan_folder(folder), batch_files=2)
     assert len(report.duplicates) == 4 and len(report.added) == 1
+
+
+def test_a_refused_file_leaves_no_orphan_clip(tmp_path, sessions, store):
+    """A second, different file under a name the dataset already has is refused and leaves
+    neither a clip row nor a file; the other files of the same import land."""
+    from library.clips import get_clip
+    from library.importing import import_in_batches, plan_files
+
+    first, other, fresh = (tmp_path / "first.wav", tmp_path / "other.wav",
+                           tmp_path / "fresh.wav")
+    save_audio(first, speech_like(0.4, 16000, seed=1), 16000)
+    save_audio(other, speech_like(0.4, 16000, seed=2), 16000)
+    save_audio(fresh, speech_like(0.4, 16000, seed=3), 16000)
+    import_in_batches(sessions.begin, store, plan_files([("take.wav", first)], dataset_name="u"))
+    before = _state(sessions, store)
+    report = import_in_batches(sessions.begin, store,
+                               plan_files([("take.wav", other)], dataset_name="u"))
+    assert not report.imported_any
+    assert "already has a different clip" in report.skipped[0][1]
+    assert _state(sessions, store) == before
+    # within one import too: the refused twin goes, its neighbours stay and are readable
+    report = import_in_batches(sessions.begin, store, plan_files(
+        [("new.wav", fresh), ("new.wav", other)], dataset_name="u"))
+    assert report.added == ["new.wav"] and len(report.skipped) == 1
+    assert _state(sessions, store) == (before[0] + 1, 1, before[2] + 1, before[3] + 1)
+    with sessions() as s:
+        for clip_id in s.scalars(select(Clip.id)):
+            assert store.exists(get_clip(s, clip_id).sha256)
