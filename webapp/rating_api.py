@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
+from audio.io import file_as_pcm_wav, pcm_wav_bytes
 from listening_tests.answers import answer_check, cast_vote
 from listening_tests.design import close_test, create_test, get_test, list_tests, open_test
 from listening_tests.downloads import export_file
@@ -24,7 +25,6 @@ from listening_tests.errors import RatingError
 from listening_tests.results import list_sessions, test_overview, test_results
 from listening_tests.review import finish_session, override_decision
 from listening_tests.sessions import check_audio, get_session, item_audio, start_session
-from listening_tests.stimuli import flac_bytes
 from webapp.api import ApiError, admin_guard
 from webapp.context import AppContext
 
@@ -44,6 +44,14 @@ def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(422, "the request body must be a JSON object")
     return body
+
+
+def blind_audio(content: bytes) -> Response:
+    """Rater audio as constant-size PCM WAV without validators (no Last-Modified or ETag
+    from a stored file: gold and trapping clips are newer than the library's), so that no
+    header, size or URL tells an item's role or answer."""
+    return Response(content, media_type="audio/wav",
+                    headers={"Cache-Control": "private, max-age=3600"})
 
 
 def build_rating_router(context: AppContext) -> APIRouter:
@@ -66,11 +74,10 @@ def build_rating_router(context: AppContext) -> APIRouter:
 
     @router.get("/sessions/{token}/items/{item}/audio")
     def audio(token: str, item: str,
-              side: Annotated[str | None, Query()] = None) -> FileResponse:
+              side: Annotated[str | None, Query()] = None) -> Response:
         with refusals(), context.write() as db:
             path = item_audio(db, context.store, token, item, side=side)
-        return FileResponse(path, media_type="audio/flac",
-                            headers={"Cache-Control": "private, max-age=3600"})
+        return blind_audio(file_as_pcm_wav(path))
 
     @functools.lru_cache(maxsize=1024)
     def check_flac(token: str, check_id: str, side: str | None) -> bytes:
@@ -78,15 +85,14 @@ def build_rating_router(context: AppContext) -> APIRouter:
         play (reloads, a second listen)."""
         with context.sessions() as db:
             samples, rate = check_audio(db, token, check_id, side)
-        return flac_bytes(samples, rate)
+        return pcm_wav_bytes(samples, rate)
 
     @router.get("/sessions/{token}/checks/{check_id}/audio")
     def check_sound(token: str, check_id: str,
                     side: Annotated[str | None, Query()] = None) -> Response:
         with refusals():
             content = check_flac(token, check_id, side)
-        return Response(content, media_type="audio/flac",
-                        headers={"Cache-Control": "private, max-age=3600"})
+        return blind_audio(content)
 
     @router.put("/sessions/{token}/checks/{check_id}")
     def check(token: str, check_id: str, body: JsonBody = None) -> JSONResponse:
