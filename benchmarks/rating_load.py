@@ -173,7 +173,14 @@ def main() -> None:
     parser.add_argument("--method", choices=("acr", "ab"), default="acr",
                         help="ab: an A/B test of the demo's systems "
                              "(results in rating_load_ab.md)")
+    parser.add_argument("--import-files", type=int, default=0,
+                        help="run twice, without and with an import of this many files "
+                             "during the load (results in rating_load_import.md)")
     args = parser.parse_args()
+    if args.import_files:
+        from benchmarks.rating_load_import import compare
+        print(compare(args))
+        return
     results = RESULTS if args.method == "acr" else RESULTS.with_name("rating_load_ab.md")
     with tempfile.TemporaryDirectory(prefix="rating-load-") as tmp:
         data = Path(tmp) / "data"
