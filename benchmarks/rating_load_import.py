@@ -87,7 +87,7 @@ def load_once(args: argparse.Namespace, folder: Path | None
     with tempfile.TemporaryDirectory(prefix="rating-load-import-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
-        app = start_app(data)
+        app = start_app(data, timeout=300)  # a shared machine starts slowly
         loop = None
         try:
             spec = simulation_test_spec("load test", votes_per_clip=1000, clips_per_session=10)
