@@ -69,10 +69,15 @@ class ClipRow:
 
 
 def level_dbfs(samples: np.ndarray) -> tuple[float, float]:
-    """Peak and RMS level in dB relative to full scale."""
-    x = np.asarray(samples, dtype=np.float64)
-    peak = float(np.max(np.abs(x)))
-    rms = float(np.sqrt(np.mean(x ** 2)))
+    """Peak and RMS level in dB relative to full scale (in blocks: no float64 copy of a
+    long clip)."""
+    x = np.asarray(samples).reshape(-1)
+    peak, energy = 0.0, 0.0
+    for start in range(0, len(x), 1 << 20):
+        part = np.asarray(x[start:start + (1 << 20)], dtype=np.float64)
+        peak = max(peak, float(np.max(np.abs(part))))
+        energy += float(np.dot(part, part))
+    rms = float(np.sqrt(energy / len(x))) if len(x) else 0.0
     return 20 * np.log10(max(peak, 1e-10)), 20 * np.log10(max(rms, 1e-10))
 
 

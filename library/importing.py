@@ -9,6 +9,8 @@ imports the rest, and is listed in the :class:`ImportReport` with its reason.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -17,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy.orm import Session
 
-from audio.io import DEFAULT_MAX_SECONDS, AudioError, is_audio_filename, load_audio
+from audio.io import DEFAULT_MAX_SECONDS, Audio, AudioError, is_audio_filename, load_audio
 from db.models import ClipOrigin
 from db.store import AudioStore
 from library.clips import LibraryError, StoredClip, get_or_create_dataset, insert_clip, store_clip
@@ -27,6 +29,11 @@ ProgressCallback = Callable[[int, int, str], None]
 
 MAX_ZIP_MEMBERS = 20_000
 MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024 ** 3
+#: Largest entry of a zip (10 minutes of 192 kHz stereo 24-bit PCM is 415 MB).
+MAX_ZIP_MEMBER_BYTES = 512 * 1024 ** 2
+#: Highest compression ratio of an entry above 1 MB: audio deflates by a few times at most;
+#: far more means long silence or DC, a zip bomb.
+MAX_ZIP_RATIO = 100
 
 
 class ImportRejected(ValueError):
@@ -69,6 +76,8 @@ class _Item:
 
     name: str
     read: Callable[[], bytes | Path]
+    #: ``read`` makes a temporary file, removed once decoded
+    temporary: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,8 +128,7 @@ def import_in_batches(begin: Callable[[], AbstractContextManager[Session]],
     try:
         for done, item in enumerate(plan.items, start=1):
             try:
-                audio = load_audio(item.read(), max_seconds=max_seconds,
-                                   name=PurePosixPath(item.name).name)
+                audio = _load(item, max_seconds)
                 ready.append(_Ready(item.name, store_clip(store, audio, name=item.name),
                                     audio.notes))
             except (AudioError, LibraryError) as exc:
@@ -136,6 +144,15 @@ def import_in_batches(begin: Callable[[], AbstractContextManager[Session]],
                 store.discard(entry.stored.sha256)
         raise
     return report
+
+
+def _load(item: _Item, max_seconds: float | None) -> Audio:
+    source = item.read()
+    try:
+        return load_audio(source, max_seconds=max_seconds, name=PurePosixPath(item.name).name)
+    finally:
+        if item.temporary and isinstance(source, Path):
+            source.unlink(missing_ok=True)
 
 
 def _write_rows(begin: Callable[[], AbstractContextManager[Session]], store: AudioStore,
@@ -230,9 +247,30 @@ def _safe_member_name(name: str) -> str:
     return path.as_posix()
 
 
-def _read_member(archive: Path, name: str) -> bytes:
-    with zipfile.ZipFile(archive) as zf:
-        return zf.read(name)
+def read_member(archive: Path, name: str) -> Path:
+    """Unpack one entry to a temporary file in 1 MB steps (never whole into memory); the
+    caller removes it. zipfile stops at the entry's declared size, which was checked."""
+    with zipfile.ZipFile(archive) as zf, zf.open(name) as member, tempfile.NamedTemporaryFile(
+            prefix="zip-entry-", suffix=PurePosixPath(name).suffix, delete=False) as out:
+        shutil.copyfileobj(member, out, 1024 * 1024)
+    return Path(out.name)
+
+
+def _check_member_size(archive: Path, member: zipfile.ZipInfo) -> None:
+    """Refuse an entry whose declared size or compression ratio marks a zip bomb."""
+    mb = member.file_size / 1024 ** 2
+    if member.file_size > MAX_ZIP_MEMBER_BYTES:
+        raise ImportRejected(f"{archive.name}: entry '{member.filename}' unpacks to "
+                             f"{mb:.0f} MB, more than the limit of "
+                             f"{MAX_ZIP_MEMBER_BYTES // 1024 ** 2} MB per file; nothing "
+                             f"was imported")
+    ratio = member.file_size / max(member.compress_size, 1)
+    if member.file_size > 1024 ** 2 and ratio > MAX_ZIP_RATIO:
+        raise ImportRejected(f"{archive.name}: entry '{member.filename}' is compressed "
+                             f"{ratio:.0f}:1 ({mb:.0f} MB from "
+                             f"{member.compress_size / 1024 ** 2:.1f} MB), more than the "
+                             f"{MAX_ZIP_RATIO}:1 audio allows: a zip bomb? Nothing was "
+                             f"imported")
 
 
 def plan_zip(archive: Path, *, dataset_name: str | None = None) -> ImportPlan:
@@ -248,6 +286,8 @@ def plan_zip(archive: Path, *, dataset_name: str | None = None) -> ImportPlan:
     if len(members) > MAX_ZIP_MEMBERS:
         raise ImportRejected(f"{archive.name}: {len(members)} entries, more than the "
                              f"limit of {MAX_ZIP_MEMBERS}")
+    for member in members:
+        _check_member_size(archive, member)
     if sum(m.file_size for m in members) > MAX_ZIP_UNCOMPRESSED_BYTES:
         raise ImportRejected(f"{archive.name}: unpacks to more than "
                              f"{MAX_ZIP_UNCOMPRESSED_BYTES // 1024 ** 3} GiB")
@@ -258,7 +298,8 @@ def plan_zip(archive: Path, *, dataset_name: str | None = None) -> ImportPlan:
                for part in PurePosixPath(name).parts):
             continue
         if is_audio_filename(name):
-            items.append(_Item(name, lambda m=member.filename: _read_member(archive, m)))
+            items.append(_Item(name, lambda m=member.filename: read_member(archive, m),
+                               temporary=True))
         else:
             skipped.append((name, f"not an audio file (ending "
                                   f"'{PurePosixPath(name).suffix}')"))

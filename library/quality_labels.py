@@ -189,7 +189,10 @@ def _unpack(archive: Path, folder: Path) -> None:
         target = folder.joinpath(*PurePosixPath(item.name).parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         data = item.read()
-        target.write_bytes(data if isinstance(data, bytes) else Path(data).read_bytes())
+        if isinstance(data, bytes):
+            target.write_bytes(data)
+        else:
+            shutil.move(data, target)
 
 
 def import_label_set(begin: Callable[[], AbstractContextManager[Session]], store: AudioStore,

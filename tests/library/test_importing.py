@@ -227,3 +227,23 @@ def test_a_refused_file_leaves_no_orphan_clip(tmp_path, sessions, store):
     with sessions() as s:
         for clip_id in s.scalars(select(Clip.id)):
             assert store.exists(get_clip(s, clip_id).sha256)
+
+
+def test_a_zip_bomb_is_refused_from_its_directory(tmp_path, sessions, store):
+    """An entry that deflates 1000:1 (a WAV of silence) is refused before it is unpacked:
+    the message says which entry and the ratio, and nothing is stored."""
+    import wave
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("fine.flac", _flac_bytes(5))
+        with zf.open("silence.wav", "w") as member, wave.open(member, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16000)
+            w.writeframes(b"\0" * (32 * 1024 * 1024))
+    with pytest.raises(ImportRejected, match=r"entry 'silence.wav' is compressed \d+:1 .*"
+                                             r"more than the 100:1 audio allows"):
+        with sessions.begin() as s:
+            import_zip(s, store, bomb)
+    assert _state(sessions, store) == (0, 0, 0, 0)
