@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from library.enhancement import (
     record,
 )
 from library.scores import ensure_scores
+from listening_tests.exports import write_csv
 from se.systems import System
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -160,3 +162,15 @@ def summarize(results: pd.DataFrame, metrics: Sequence[str],
             row[f"{metric}_mean"], row[f"{metric}_ci95"], row[f"{metric}_n"] = mean, half, n
         out.append(row)
     return pd.DataFrame(out)
+
+
+def write_exports(results: pd.DataFrame, metrics: Sequence[str], folder: Path
+                  ) -> list[Path]:
+    """``comparison_per_clip.csv`` and ``comparison_per_system.csv`` in ``folder``, escaped
+    like every CSV the app writes (clip names and wav.scp ids come from outside)."""
+    by_system = summarize(results, metrics)
+    clips = results[["input_clip_id", "input", "system", "sample_rate", *metrics,
+                     "real_time_factor", "error"]].copy()
+    clips["distortions"] = results["distortions"].map(" + ".join)
+    return [write_csv(clips, Path(folder) / "comparison_per_clip.csv"),
+            write_csv(by_system, Path(folder) / "comparison_per_system.csv")]

@@ -11,7 +11,7 @@ import pandas as pd
 
 from audio.metrics import METRICS
 from library.clips import LibraryError, filter_choices, get_clip
-from library.comparison import comparison_inputs, run_comparison, summarize
+from library.comparison import comparison_inputs, run_comparison, summarize, write_exports
 from library.systems import import_outputs
 from webapp.charts import bars_with_ci, box_by_system
 from webapp.clip_views import render_clip_panels
@@ -73,8 +73,6 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
                          "real_time_factor", "error"]].copy()
         clips["distortions"] = results["distortions"].map(" + ".join)
         folder = Path(tempfile.mkdtemp(prefix="comparison-"))
-        clips.to_csv(folder / "comparison_per_clip.csv", index=False)
-        by_system.to_csv(folder / "comparison_per_system.csv", index=False)
         return (_summary_table(by_system, metrics, ["system"]),
                 bars_with_ci(by_system, metric, title=f"{metric}: mean and 95% CI"),
                 box_by_system(results, metric, title=f"{metric} per clip"),
@@ -82,9 +80,7 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
                     index="distortions", columns="system", values=metric).reset_index(),
                 _summary_table(by_rate, [metric], ["system", "sample_rate"]).pivot(
                     index="sample_rate", columns="system", values=metric).reset_index(),
-                clips.round(3),
-                [str(folder / "comparison_per_clip.csv"),
-                 str(folder / "comparison_per_system.csv")])
+                clips.round(3), [str(path) for path in write_exports(results, metrics, folder)])
 
     def select_clip(results: pd.DataFrame, event: gr.SelectData) -> list[dict]:
         row = event.row_value or []
