@@ -324,7 +324,8 @@ def parse_wav_scp(scp: Path) -> list[tuple[str, Path]]:
 
     Raises:
         ImportRejected: with the line numbers of every malformed line, duplicate id, pipe
-            command or missing file.
+            command or missing file, and the problem; never the line's text (a wav.scp that
+            is a link to a system file must not be read back through the message).
     """
     scp = Path(scp)
     if not scp.is_file():
@@ -341,20 +342,20 @@ def parse_wav_scp(scp: Path) -> list[tuple[str, Path]]:
             continue
         parts = line.strip().split(maxsplit=1)
         if len(parts) != 2:
-            problems.append(f"line {number}: expected '<id> <path>', got '{line.strip()}'")
+            problems.append(f"line {number}: expected '<id> <path>' (two fields), found one")
             continue
         utt_id, target = parts
         if target.rstrip().endswith("|"):
-            problems.append(f"line {number}: pipe commands are not supported ({utt_id})")
+            problems.append(f"line {number}: pipe commands are not supported")
             continue
         if utt_id in seen:
-            problems.append(f"line {number}: id '{utt_id}' repeats line {seen[utt_id]}")
+            problems.append(f"line {number}: its id repeats line {seen[utt_id]}")
             continue
         seen[utt_id] = number
         path = Path(target.strip()).expanduser()
         path = path if path.is_absolute() else scp.parent / path
         if not path.is_file():
-            problems.append(f"line {number}: file not found for '{utt_id}': {target.strip()}")
+            problems.append(f"line {number}: the file it names does not exist")
             continue
         entries.append((utt_id, path))
     if problems:

@@ -134,11 +134,27 @@ def test_wav_scp_with_problems_is_refused_whole_with_line_numbers(tmp_path, sess
         import_wav_scp(s, store, scp)
     message = str(info.value)
     assert "4 problem(s), nothing imported" in message
-    assert "line 2: file not found for 'b'" in message
-    assert "line 3: id 'a' repeats line 1" in message
+    assert "line 2: the file it names does not exist" in message
+    assert "line 3: its id repeats line 1" in message
     assert "line 4: expected '<id> <path>'" in message
     assert "line 5: pipe commands are not supported" in message
     assert _state(sessions, store) == before
+
+
+def test_wav_scp_errors_never_echo_the_file(tmp_path, sessions, store):
+    """A wav.scp that is a link to a system file: the refusal names lines and problems,
+    never the file's content."""
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\nsvc secret-token-1234\n"
+                      "svc other | \n")
+    scp = tmp_path / "wav.scp"
+    scp.symlink_to(secret)
+    with sessions.begin() as s, pytest.raises(ImportRejected) as info:
+        import_wav_scp(s, store, scp)
+    message = str(info.value)
+    assert "line 1: expected '<id> <path>'" in message and "line 2:" in message
+    for leaked in ("root", "bin/bash", "secret-token", "svc"):
+        assert leaked not in message, message
 
 
 def test_uploads_land_in_the_named_dataset(tmp_path, sessions, store):
