@@ -4,7 +4,8 @@
 
 Builds, in a temporary folder: a zip of about 1 MB holding one 1 GiB WAV of silence; a FLAC
 of about 450 KB holding 10 minutes of 2-channel 192 kHz DC; and the largest file the import
-accepts (10 minutes of 48 kHz stereo noise, 57.6 million samples). Each is imported by
+accepts (10 minutes of 48 kHz stereo noise, 57.6 million samples, and 5.8 minutes of
+192 kHz mono noise, 67.1 million, the most). Each is imported by
 ``library.importing`` (the path of uploads, folders and zips) in a fresh child process, on a
 fresh SQLite file and store; the child reports its resident memory before the import and at
 its peak (``ru_maxrss``), and what the import said. Writes
@@ -36,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from db.session import create_db_engine, make_session_factory, sqlite_url, upgrade_database
 from db.store import AudioStore
-from library.importing import ImportRejected, import_in_batches, plan_path
+from library.importing import ImportRejected, import_in_batches, plan_files, plan_path
 
 def rss_mb():
     for line in open("/proc/self/status"):
@@ -50,7 +51,10 @@ sessions = make_session_factory(engine)
 store = AudioStore(work / "audio")
 before = rss_mb()
 try:
-    report = import_in_batches(sessions.begin, store, plan_path(Path(sys.argv[1])))
+    source = Path(sys.argv[1])
+    plan = (plan_path(source) if source.suffix == ".zip"
+            else plan_files([(source.name, source)]))  # a zip, or an uploaded file
+    report = import_in_batches(sessions.begin, store, plan)
     said = report.summary() + " " + "; ".join(r for _, r in report.skipped)
 except ImportRejected as exc:
     said = str(exc)
@@ -99,6 +103,20 @@ def largest_accepted(folder: Path) -> Path:
     return path
 
 
+def worst_mono(folder: Path) -> Path:
+    """The most samples a file may decode to, all in one channel: 5.8 minutes of 192 kHz
+    mono noise (67.1 million samples): the largest arrays an import ever holds."""
+    path = folder / "worst.flac"
+    rng = np.random.default_rng(1)
+    total = 64 * 1024 ** 2
+    with sf.SoundFile(path, "w", samplerate=192_000, channels=1, format="FLAC",
+                      subtype="PCM_16") as f:
+        for start in range(0, total, 1 << 20):
+            n = min(1 << 20, total - start)
+            f.write((0.1 * rng.standard_normal(n)).astype(np.float32))
+    return path
+
+
 def measure(source: Path, repo: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="bomb-run-") as work:
         done = subprocess.run([sys.executable, "-c", CHILD, str(source), work, str(repo)],
@@ -118,7 +136,9 @@ def main() -> None:
         for label, make in (("zip with one 1 GiB entry", zip_bomb),
                             ("FLAC, 2 ch x 192 kHz x 10 min of DC", flac_bomb),
                             ("largest accepted: FLAC, 2 ch x 48 kHz x 10 min of noise",
-                             largest_accepted)):
+                             largest_accepted),
+                            ("most samples accepted: FLAC, 1 ch x 192 kHz x 5.8 min of noise",
+                             worst_mono)):
             path = make(folder)
             result = measure(path, repo)
             rows.append(f"| {label} | {path.stat().st_size / 1024:.0f} KB | "
