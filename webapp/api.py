@@ -24,7 +24,7 @@ from db.session import current_revision, head_revision
 from library.clips import ClipFilter, LibraryError, clip_details, count_clips, get_clip, list_clips
 from library.importing import ImportPlan, ImportRejected, import_in_batches, plan_files, plan_path
 from webapp.context import AppContext
-from webapp.limits import bearer_matches, too_many_message
+from webapp.limits import too_many_message
 
 API_VERSION = "0.1.0"
 
@@ -55,9 +55,8 @@ def admin_guard(context: AppContext) -> list:
         wait = context.failures.wait_seconds(key)
         if wait:
             raise ApiError(429, too_many_message(wait))
-        if not bearer_matches(request.headers.get("authorization", ""),
-                              context.admin_password):
-            context.failures.failed(key)
+        if not context.failures.check(key, request.headers.get("authorization", ""),
+                                      context.admin_password):
             raise ApiError(401, "admin password required as 'Authorization: Bearer <password>'")
 
     return [Depends(require_admin)]

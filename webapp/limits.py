@@ -30,7 +30,8 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 RATER_BODY_BYTES = 16 * 1024
 #: The admin pages' own calls (Gradio's queue and events); files go through its upload route.
 PAGE_BODY_BYTES = 16 * 1024 * 1024
-#: Failed passwords allowed per client address within the window, then 429 until it passes.
+#: Wrong passwords allowed per client address within the window, then 429 until it passes
+#: (the right password, while not blocked, clears the count; no credentials is no guess).
 FAILED_PASSWORDS_ALLOWED = 10
 FAILED_PASSWORDS_WINDOW_SECONDS = 300.0
 
@@ -67,6 +68,21 @@ class FailedAttempts:
         now = time.monotonic()
         with self._lock:
             self._recent(key, now).append(now)
+
+    def succeeded(self, key: str) -> None:
+        """The right password from ``key`` (while not blocked) clears its count."""
+        with self._lock:
+            self._seen.pop(key, None)
+
+    def check(self, key: str, authorization: str, password: str) -> bool:
+        """Whether a request's ``Authorization`` header carries the password, counting a
+        wrong one against ``key``. A request without credentials is no guess: not counted."""
+        if bearer_matches(authorization, password):
+            self.succeeded(key)
+            return True
+        if authorization.strip():
+            self.failed(key)
+        return False
 
 
 def too_many_message(wait: float) -> str:
@@ -133,8 +149,7 @@ class RequestLimits:
             if wait:
                 await send_json(send, 429, {"error": too_many_message(wait)})
                 return
-            if not bearer_matches(headers.get("authorization", ""), self.password):
-                self.failures.failed(key)
+            if not self.failures.check(key, headers.get("authorization", ""), self.password):
                 await send_json(send, 401, {"error": "admin password required as "
                                                      "'Authorization: Bearer <password>'"})
                 return
@@ -197,8 +212,11 @@ class RequestLimits:
             return
 
         async def watched(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] >= 400:
-                self.failures.failed(key)
+            if message["type"] == "http.response.start":
+                if message["status"] >= 400:
+                    self.failures.failed(key)
+                else:
+                    self.failures.succeeded(key)
             await send(message)
 
         await self._capped(scope, receive, watched, limit, "the login form")
