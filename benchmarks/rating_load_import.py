@@ -124,9 +124,12 @@ def compare(args: argparse.Namespace) -> str:
         vote = report.latency
         audio = LatencySummary.of(report.latencies_ms.get("item audio", []))
         lost = report.votes_acknowledged - stored[0]
-        rows.append(f"| {label} | {report.votes_acknowledged} | {vote.p50:.0f} / {vote.p95:.0f} "
-                    f"/ {vote.max:.0f} | {audio.p50:.0f} / {audio.p95:.0f} / {audio.max:.0f} | "
-                    f"{max(lost, 0)} / {stored[0] - stored[1]} |")
+        start = LatencySummary.of(report.latencies_ms.get("start session", []))
+        errors = ", ".join(f"{k}: {n}" for k, n in sorted(report.errors.items())) or "none"
+        rows.append(f"| {label} | {report.sessions_started} | {start.p50:.0f} / "
+                    f"{start.p95:.0f} | {report.votes_acknowledged} | {vote.p50:.0f} / "
+                    f"{vote.p95:.0f} / {vote.max:.0f} | {audio.p50:.0f} / {audio.p95:.0f} / "
+                    f"{audio.max:.0f} | {max(lost, 0)} / {stored[0] - stored[1]} | {errors} |")
     rounds = (f"median {np.median(loop.seconds):.1f} s, longest {max(loop.seconds):.1f} s"
               if loop.seconds else "none finished")
     text = "\n".join([
@@ -146,9 +149,10 @@ def compare(args: argparse.Namespace) -> str:
         "the import's decoding takes CPU from the server either way; what must not happen is "
         "a vote waiting for the import's write lock.",
         "",
-        "| run | votes acknowledged | vote latency p50 / p95 / max (ms) | item audio p50 / p95 "
-        "/ max (ms) | votes lost / doubled |",
-        "|---|---|---|---|---|",
+        "| run | sessions started | session start p50 / p95 (ms) | votes acknowledged | vote "
+        "latency p50 / p95 / max (ms) | item audio p50 / p95 / max (ms) | votes lost / doubled "
+        "| errors |",
+        "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         f"Imports during the second run: {len(loop.seconds)} finished ({loop.files_done} files "
