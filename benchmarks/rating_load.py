@@ -1,4 +1,4 @@
-"""The rating API under a crowd: vote latency and lost or doubled votes at 200 raters.
+"""The rating API under a crowd: latency of every call and lost or doubled votes.
 
 Starts the real app (``python -m webapp``, default SQLite, demo set) on a fresh data folder,
 creates and opens an ACR test through the admin API, and lets simulated raters
@@ -10,6 +10,14 @@ a 2-core machine, nothing lost.
 
     python benchmarks/rating_load.py [--raters 200] [--seconds 60] [--concurrency 200]
         [--think-scale 1.0] [--ramp-seconds 0] [--seed 0]
+
+Scale mode (``--scale``): the admin app and the rating server (``python -m webapp.rating``)
+on one database, at each of ``--scale-raters`` (default 200, 1000, 2000) concurrent raters, on
+SQLite with one worker and on PostgreSQL with ``--workers`` (default 4; a throwaway cluster
+unless ``--db-url`` names a server), in one run; writes ``benchmarks/results/rating_scale.md``.
+
+    python benchmarks/rating_load.py --scale [--seconds 60] [--ramp-seconds 30] [--workers 4]
+        [--db-url postgresql+psycopg://user@host/postgres]
 
 Simulated raters and server share the machine's cores, so the latencies include the load
 generator's own CPU use; they are an upper bound for a server that has the cores alone.
@@ -23,6 +31,7 @@ import platform
 import sqlite3
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +70,24 @@ def count_stored_votes(database: Path) -> StoredVotes:
             f"SELECT COUNT(*) FROM (SELECT DISTINCT {SESSION_COLUMN}, {ITEM_COLUMN} "
             f"FROM {VOTES_TABLE})").fetchone()[0]
     return StoredVotes(int(rows), int(distinct))
+
+
+def count_votes_at(db_url: str) -> StoredVotes:
+    """Count vote rows and distinct (session, item) pairs in any database."""
+    from sqlalchemy import create_engine, func, select
+    from sqlalchemy.pool import NullPool
+
+    from db.models import Vote
+
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            rows = connection.scalar(select(func.count(Vote.id)))
+            distinct = connection.scalar(select(func.count()).select_from(
+                select(Vote.session_id, Vote.session_item_id).distinct().subquery()))
+    finally:
+        engine.dispose()
+    return StoredVotes(int(rows or 0), int(distinct or 0))
 
 
 def machine() -> str:
@@ -160,6 +187,135 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
     ])
 
 
+CALLS = ("start session", "check audio", "check answer", "item audio", "vote", "finish")
+
+
+@dataclass(frozen=True)
+class ScaleRow:
+    database: str
+    workers: int
+    raters: int
+    report: SimulationReport
+    stored: StoredVotes
+    load: str
+
+
+def run_one(data_root: Path, database: str, db_url: str, workers: int, raters: int,
+            args: argparse.Namespace) -> ScaleRow:
+    """One deployment (admin app + rating server) on a fresh database, one simulated crowd."""
+    from tests.rating_server import deploy
+
+    data = data_root / f"{database}-{raters}" / "data"
+    data.mkdir(parents=True)
+    running = deploy(data, db_url, workers)
+    try:
+        spec = simulation_test_spec("load test", votes_per_clip=1000, clips_per_session=10)
+        test_id = create_test(running.rating.url, running.admin.password, spec)
+        load = "load average {:.1f} / {:.1f} / {:.1f} at the start".format(*os.getloadavg())
+        # No admin password: the closing fetch of the server's QC results is not needed here
+        # and, on an overloaded server, timed out and ended the whole run.
+        report = run_simulation(running.rating.url, test_id, raters, raters, args.seed, None,
+                                None, duration_seconds=args.seconds,
+                                think_scale=args.think_scale, ramp_seconds=args.ramp_seconds,
+                                timeout_seconds=30.0)
+        load += f", {os.getloadavg()[0]:.1f} at the end"
+    finally:
+        running.stop()
+    return ScaleRow(database, workers, raters, report, count_votes_at(db_url), load)
+
+
+def render_scale(args: argparse.Namespace, rows: list[ScaleRow]) -> str:
+    def cell(row: ScaleRow, call: str) -> str:
+        values = row.report.latencies_ms.get(call, [])
+        if not values:
+            return "-"
+        c = LatencySummary.of(values)
+        return f"{c.p50:.0f} / {c.p95:.0f} / {c.p99:.0f}"
+
+    lines = [
+        "# Rating side at scale: SQLite with one process, PostgreSQL with several workers",
+        "",
+        f"`python benchmarks/rating_load.py --scale --seconds {args.seconds:g} --ramp-seconds "
+        f"{args.ramp_seconds:g} --think-scale {args.think_scale:g} --workers {args.workers} "
+        f"--scale-raters {','.join(map(str, args.scale_raters))}` on "
+        f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}.",
+        "",
+        "Each row: a fresh data folder and database, the admin app (`python -m webapp`, which "
+        "migrates and seeds the demo set) and the rating server (`python -m webapp.rating "
+        "--workers N`) on it; an ACR test (10 clips per session, 4 training clips, gold and "
+        "trapping, qualification and volume checks) and N simulated raters "
+        f"(`listening_tests.simulate`, one asyncio process) arriving over {args.ramp_seconds:g} s "
+        f"and working for {args.seconds:g} s at {1 / args.think_scale:.2g}x a person's pace, "
+        "each finished rater replaced by a new one. Server, PostgreSQL and load generator share "
+        "the machine's 2 cores, and the machine was shared with other jobs (load averages "
+        "below), so the figures are upper bounds.",
+        "",
+        "Latency p50 / p95 / p99 in ms per kind of call:",
+        "",
+        "| database | workers | raters | " + " | ".join(CALLS) + " |",
+        "|---|---|---|" + "---|" * len(CALLS),
+    ]
+    for row in rows:
+        lines.append(f"| {row.database} | {row.workers} | {row.raters} | "
+                     + " | ".join(cell(row, c) for c in CALLS) + " |")
+    lines += ["", "Throughput, errors and votes:", "",
+              "| database | workers | raters | sessions started | votes/s | requests/s | "
+              "errors | votes acknowledged | stored | duplicates | acknowledged, not stored |"
+              " machine load |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        r = row.report
+        requests = sum(len(v) for v in r.latencies_ms.values())
+        errors = ", ".join(f"{k}: {n}" for k, n in sorted(r.errors.items())) or "0"
+        lost = max(r.votes_acknowledged - row.stored.rows, 0)
+        lines.append(
+            f"| {row.database} | {row.workers} | {row.raters} | {r.sessions_started} | "
+            f"{r.votes_per_second:.1f} | {requests / max(r.wall_seconds, 1e-9):.0f} | {errors} | "
+            f"{r.votes_acknowledged} | {row.stored.rows} | "
+            f"{row.stored.rows - row.stored.distinct_items} | {lost} | {row.load} |")
+    examples = {k: v for row in rows for k, v in row.report.error_examples.items()}
+    if examples:
+        lines += ["", "Error examples: " + "; ".join(f"{k}: {v}" for k, v in
+                                                     sorted(examples.items()))]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def run_scale(args: argparse.Namespace) -> None:
+    from tests import pg_cluster
+
+    rows: list[ScaleRow] = []
+    cluster = None
+    server = args.db_url
+    results = RESULTS.with_name("rating_scale.md")
+    with tempfile.TemporaryDirectory(prefix="rating-scale-") as tmp:
+        try:
+            if not server:
+                cluster = pg_cluster.init_cluster(fast=False)
+                server = cluster.url()
+            for raters in args.scale_raters:
+                rows.append(run_one(Path(tmp), "sqlite", sqlite_url_for(Path(tmp), raters), 1,
+                                    raters, args))
+                print(rows[-1].report.summary(), flush=True)
+                url = pg_cluster.create_database(server, f"rating_scale_{raters}")
+                rows.append(run_one(Path(tmp), "postgresql", url, args.workers, raters, args))
+                print(rows[-1].report.summary(), flush=True)
+                results.write_text(render_scale(args, rows))  # partial results survive
+                time.sleep(2)
+        finally:
+            if cluster is not None:
+                cluster.destroy()
+    text = render_scale(args, rows)
+    results.write_text(text)
+    print(text)
+
+
+def sqlite_url_for(root: Path, raters: int) -> str:
+    from db.session import sqlite_url
+
+    return sqlite_url(root / f"sqlite-{raters}" / "data" / "workbench.db")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raters", type=int, default=200)
@@ -173,6 +329,15 @@ def main() -> None:
     parser.add_argument("--method", choices=("acr", "ab"), default="acr",
                         help="ab: an A/B test of the demo's systems "
                              "(results in rating_load_ab.md)")
+    parser.add_argument("--scale", action="store_true",
+                        help="SQLite (1 worker) and PostgreSQL (--workers) at each of "
+                             "--scale-raters; results in rating_scale.md")
+    parser.add_argument("--scale-raters", type=lambda v: [int(x) for x in v.split(",")],
+                        default=[200, 1000, 2000])
+    parser.add_argument("--workers", type=int, default=4,
+                        help="rating workers on PostgreSQL in --scale")
+    parser.add_argument("--db-url", default=None,
+                        help="--scale: a PostgreSQL server URL (default: a throwaway cluster)")
     parser.add_argument("--import-files", type=int, default=0,
                         help="run twice, without and with an import of this many files "
                              "during the load (results in rating_load_import.md)")
@@ -180,6 +345,9 @@ def main() -> None:
     if args.import_files:
         from benchmarks.rating_load_import import compare
         print(compare(args))
+        return
+    if args.scale:
+        run_scale(args)
         return
     results = RESULTS if args.method == "acr" else RESULTS.with_name("rating_load_ab.md")
     with tempfile.TemporaryDirectory(prefix="rating-load-") as tmp:

@@ -115,9 +115,10 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
     """
     now = now or utcnow()
     participant = check_participant_id(participant_id)
-    load_test(db, test_id)
-    db.execute(update(ListeningTest).where(ListeningTest.id == test_id)
-               .values(sessions_started=ListeningTest.sessions_started))  # the start lock
+    resumed = _live_session(db, load_test(db, test_id), participant, now)
+    if resumed is not None:  # a reload or a second browser: no lock needed to read
+        return StartedSession(resumed.token, False, session_body(db, resumed, now=now))
+    lock_test_for_start(db, test_id)
     test = db.get(ListeningTest, test_id, populate_existing=True)
     if test.status == ListeningTestStatus.DRAFT.value:
         raise Conflict("this test is not open yet; thank you for your interest")
@@ -169,6 +170,28 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
     test.sessions_started += 1
     db.flush()
     return StartedSession(rs.token, True, session_body(db, rs, now=now))
+
+
+def lock_test_for_start(db: Session, test_id: int) -> None:
+    """Serialise session starts of one test until this transaction ends: a row lock on the
+    test (PostgreSQL: across every worker process; SQLite: its one writer), so counting the
+    clips' places and taking them is one step and no clip goes beyond its target."""
+    db.execute(update(ListeningTest).where(ListeningTest.id == test_id)
+               .values(sessions_started=ListeningTest.sessions_started))
+
+
+def _live_session(db: Session, test: ListeningTest, participant: str, now: datetime
+                  ) -> RatingSession | None:
+    """The participant's session in progress and not abandoned, read without locking (a
+    session, once made, only ever leaves that state), or None."""
+    if test.status != ListeningTestStatus.OPEN.value:
+        return None  # the locked path gives the reason
+    found = db.scalar(select(RatingSession).join(Rater, Rater.id == RatingSession.rater_id)
+                      .where(Rater.test_id == test.id, Rater.external_id == participant,
+                             RatingSession.state == SessionState.IN_PROGRESS.value))
+    if found is None or status_of(found, spec_of(test), now) != SessionState.IN_PROGRESS.value:
+        return None
+    return found
 
 
 def _assign(db: Session, test: ListeningTest, spec: ListeningTestSpec, rater: Rater,

@@ -26,6 +26,7 @@ from listening_tests.review import override_decision
 from webapp.charts import bars_with_ci
 from webapp.comparison_view import build_comparison_view, comparison_outputs
 from webapp.context import AppContext
+from webapp.settings import rater_base_url
 
 EXAMPLE_SPEC = """\
 name: Demo ACR
@@ -143,7 +144,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         return tests_table()
 
     def rater_link(info: dict, request: gr.Request | None) -> str:
-        base = str(request.base_url).rstrip("/") if request else ""
+        base = rater_base_url(context.settings, request.base_url if request else None)
         id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
             else "participant=<rater id>"
         return f"{base}/rate/{info['id']}?{id_param}"
@@ -196,7 +197,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         except RatingError as exc:
             raise gr.Error(exc.message) from exc
         info, counts = overview["test"], overview["sessions"]
-        base = str(request.base_url).rstrip("/") if request else ""
+        base = rater_base_url(context.settings, request.base_url if request else None)
         id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
             else "participant=<rater id>"
         share = overview["clean_vote_share"]
