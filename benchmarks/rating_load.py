@@ -39,6 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from listening_tests.methods import METHODS  # noqa: E402
 from listening_tests.simulate import (  # noqa: E402
     comparison_test_spec,
     create_test,
@@ -51,6 +52,7 @@ from tests.server import start_app  # noqa: E402  (after the path set-up)
 RESULTS = REPO / "benchmarks" / "results" / "rating_load.md"
 TARGET_P95_MS = 250.0
 AB_SYSTEMS = ["reference", "unprocessed"]  # the demo set's two systems
+PAIR_SYSTEMS = {"ab": AB_SYSTEMS, "ranking": AB_SYSTEMS, "ccr": ["unprocessed"]}
 VOTES_TABLE, SESSION_COLUMN, ITEM_COLUMN = "votes", "session_id", "session_item_id"  # db.models
 
 
@@ -58,8 +60,9 @@ VOTES_TABLE, SESSION_COLUMN, ITEM_COLUMN = "votes", "session_id", "session_item_
 class StoredVotes:
     """What the database holds after the run."""
 
-    rows: int
-    distinct_items: int  # distinct (session, item): equal to rows when nothing is doubled
+    rows: int  # one per answer: one per item, three for a P.835 item (one per scale)
+    distinct_items: int  # distinct (session, item): the votes the server acknowledged
+    distinct_answers: int  # distinct (session, item, stimulus, scale): rows when none doubled
 
 
 def count_stored_votes(database: Path) -> StoredVotes:
@@ -69,7 +72,10 @@ def count_stored_votes(database: Path) -> StoredVotes:
         distinct = connection.execute(
             f"SELECT COUNT(*) FROM (SELECT DISTINCT {SESSION_COLUMN}, {ITEM_COLUMN} "
             f"FROM {VOTES_TABLE})").fetchone()[0]
-    return StoredVotes(int(rows), int(distinct))
+        answers = connection.execute(
+            f"SELECT COUNT(*) FROM (SELECT DISTINCT {SESSION_COLUMN}, {ITEM_COLUMN}, stimulus, "
+            f"scale FROM {VOTES_TABLE})").fetchone()[0]
+    return StoredVotes(int(rows), int(distinct), int(answers))
 
 
 def count_votes_at(db_url: str) -> StoredVotes:
@@ -85,9 +91,12 @@ def count_votes_at(db_url: str) -> StoredVotes:
             rows = connection.scalar(select(func.count(Vote.id)))
             distinct = connection.scalar(select(func.count()).select_from(
                 select(Vote.session_id, Vote.session_item_id).distinct().subquery()))
+            answers = connection.scalar(select(func.count()).select_from(
+                select(Vote.session_id, Vote.session_item_id, Vote.stimulus, Vote.scale)
+                .distinct().subquery()))
     finally:
         engine.dispose()
-    return StoredVotes(int(rows or 0), int(distinct or 0))
+    return StoredVotes(int(rows or 0), int(distinct or 0), int(answers or 0))
 
 
 def machine() -> str:
@@ -113,8 +122,8 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
            test_spec: dict) -> str:
     """The results page: command, set-up, numbers and whether the target was met."""
     lat = report.latency
-    lost = report.votes_acknowledged - stored.rows
-    doubled = stored.rows - stored.distinct_items
+    lost = report.votes_acknowledged - stored.distinct_items
+    doubled = stored.rows - stored.distinct_answers
     met_latency = lat.count > 0 and lat.p95 < TARGET_P95_MS
     intact = lost == 0 and doubled == 0
     errors = ", ".join(f"{k}: {n} ({report.error_examples[k]})"
@@ -132,12 +141,12 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
         "",
         "One `python -m webapp` process (uvicorn, default SQLite in WAL mode, demo set) and the "
         "simulated raters (`listening_tests.simulate`, one asyncio process) on the same "
-        "machine, sharing its cores. The test: "
+        f"machine, sharing its cores. The test ({test_spec['method'].upper()}): "
         + (f"{test_spec['votes_per_clip']} votes per clip, {test_spec['clips_per_session']} "
          f"clips per session, {test_spec['training']['count']} training clips, gold and "
          "trapping on, qualification and volume checks (stereo and environment off: "
          "simulated raters cannot hear)." if "votes_per_clip" in test_spec else
-         f"A/B of {', '.join(test_spec['pairs']['systems'])}, {test_spec['votes_per_pair']} "
+         f"pairs of {', '.join(test_spec['pairs']['systems'])}, {test_spec['votes_per_pair']} "
          f"votes per pair, {test_spec['pairs_per_session']} pairs per session (each answer "
          f"fetches both sides), {test_spec['training']['count']} training pairs, gold pairs "
          "on, qualification and volume checks."),
@@ -162,7 +171,8 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
         f"{lat.p99:.0f} / {lat.max:.0f} (n={lat.count}) |",
         f"| retries after connection errors | {report.retries} |",
         f"| errors by status | {errors} |",
-        f"| vote rows in the database / distinct (session, item) | {stored.rows} / "
+        f"| vote rows in the database / distinct (session, item, stimulus, scale) / distinct "
+        f"(session, item) | {stored.rows} / {stored.distinct_answers} / "
         f"{stored.distinct_items} |",
         f"| acknowledged but not stored / stored twice / stored but never acknowledged "
         f"(the answer lost on the way) | {max(lost, 0)} / {doubled} / {max(-lost, 0)} |",
@@ -326,9 +336,9 @@ def main() -> None:
     parser.add_argument("--ramp-seconds", type=float, default=0.0,
                         help="the raters arrive evenly over this time (0: all at once)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--method", choices=("acr", "ab"), default="acr",
-                        help="ab: an A/B test of the demo's systems "
-                             "(results in rating_load_ab.md)")
+    parser.add_argument("--method", choices=tuple(METHODS), default="acr",
+                        help="the test's method (results in rating_load.md for acr, "
+                             "rating_load_<method>.md otherwise)")
     parser.add_argument("--scale", action="store_true",
                         help="SQLite (1 worker) and PostgreSQL (--workers) at each of "
                              "--scale-raters; results in rating_scale.md")
@@ -349,19 +359,24 @@ def main() -> None:
     if args.scale:
         run_scale(args)
         return
-    results = RESULTS if args.method == "acr" else RESULTS.with_name("rating_load_ab.md")
+    results = RESULTS if args.method == "acr" else RESULTS.with_name(
+        f"rating_load_{args.method}.md")
     with tempfile.TemporaryDirectory(prefix="rating-load-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
-        app = start_app(data)
+        app = start_app(data, timeout=300)  # a shared, loaded machine starts slowly
         try:
             # Enough room that no clip fills up within the run, even at the fastest pace.
-            if args.method == "ab":
-                spec = comparison_test_spec("load test A/B", "ab", AB_SYSTEMS,
-                                            votes_per_pair=1000, pairs_per_session=10)
+            if METHODS[args.method].pairs:
+                spec = comparison_test_spec(f"load test {args.method}", args.method,
+                                            PAIR_SYSTEMS[args.method], votes_per_pair=1000,
+                                            pairs_per_session=10)
             else:
-                spec = simulation_test_spec("load test", votes_per_clip=1000,
-                                            clips_per_session=10)
+                spec = {**simulation_test_spec(f"load test {args.method}",
+                                               votes_per_clip=1000, clips_per_session=10),
+                        "method": args.method}
+                if METHODS[args.method].two_stimuli:  # DCR: clips that have a reference
+                    spec["clips"] = {"dataset": "demo", "systems": ["unprocessed"]}
             if args.think_scale < 1:
                 # Raters vote before a clip could have played; the server's listening-time
                 # check would reject them (QC work, not load).

@@ -118,11 +118,11 @@ def build_rating_router(context: AppContext) -> APIRouter:
         payload = _object(body)
         with refusals(), context.write() as db:
             created = cast_vote(db, token, item, score=payload.get("score"),
-                                choice=payload.get("choice"),
+                                choice=payload.get("choice"), scores=payload.get("scores"),
                                 played_to_end=payload.get("played_to_end"),
                                 elapsed_ms=payload.get("elapsed_ms"))
-        answer = {"choice": payload["choice"]} if payload.get("choice") is not None \
-            else {"score": payload.get("score")}
+        answer = {key: payload[key] for key in ("choice", "scores")
+                  if payload.get(key) is not None} or {"score": payload.get("score")}
         return JSONResponse({"item": item, **answer, "stored": True},
                             status_code=201 if created else 200)
 
