@@ -15,6 +15,7 @@ from db.models import SystemKind
 from library.clips import add_clip, get_or_create_dataset, get_or_create_system
 from library.comparison import comparison_inputs, run_comparison, write_exports
 from listening_tests.downloads import EXPORTS, export_file
+from listening_tests.errors import NotFound
 from listening_tests.exports import FORMULA_PREFIXES
 from se.systems import get_system
 from tests.listening_tests.rating_lab import Rater, make_lab, plain_spec
@@ -43,8 +44,11 @@ def test_every_listening_test_export_is_escaped_and_keeps_numbers(tmp_path):
         Rater(lab, test_id, participant).full_session()
     written = {}
     with lab.sessions() as db:
-        for name in EXPORTS:
-            content = export_file(db, lab.store, test_id, name).content
+        for name in EXPORTS:  # every method's names: this ACR test writes some of them
+            try:
+                content = export_file(db, lab.store, test_id, name).content
+            except NotFound:
+                continue
             if name.endswith(".csv"):
                 written[name] = content.decode()
             elif name.endswith(".zip"):
