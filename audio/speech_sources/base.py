@@ -64,6 +64,9 @@ class SpeechSource(Protocol):
     def voices(self) -> tuple[SourceVoice, ...]:
         """Every voice it offers (whether installed or not)."""
 
+    def installed(self, voice: SourceVoice) -> bool:
+        """Whether ``voice`` can speak here (a festival voice is a package of its own)."""
+
     def texts(self, voice: SourceVoice) -> tuple[str, ...]:
         """Sentences the voice can say (a recording only its own transcript)."""
 

@@ -19,6 +19,9 @@ class EspeakSource:
     def available(self) -> bool:
         return espeak_available()
 
+    def installed(self, voice: SourceVoice) -> bool:
+        return self.available()
+
     def voices(self) -> tuple[SourceVoice, ...]:
         return tuple(SourceVoice(name=lang, language=lang) for lang in SAMPLE_SENTENCES)
 

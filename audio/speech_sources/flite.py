@@ -27,6 +27,9 @@ class FliteSource:
     def available(self) -> bool:
         return shutil.which(FLITE) is not None
 
+    def installed(self, voice: SourceVoice) -> bool:
+        return self.available()
+
     def voices(self) -> tuple[SourceVoice, ...]:
         return (SourceVoice("slt", "en-us", gender="female", kind="hts"),
                 SourceVoice("rms", "en-us", gender="male", kind="hts"),

@@ -32,6 +32,9 @@ class RecordingsSource:
     def available(self) -> bool:
         return all(os.path.exists(os.path.join(FOLDER, f)) for f in PROMPTS.values())
 
+    def installed(self, voice: SourceVoice) -> bool:
+        return self.available()
+
     def voices(self) -> tuple[SourceVoice, ...]:
         return (SourceVoice("alsa", "en-us", kind="recording"),)
 
