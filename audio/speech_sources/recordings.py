@@ -1,6 +1,7 @@
 """Real human speech that a Debian package ships: the ALSA channel-test prompts
-(``alsa-utils``, GPL-2: ``/usr/share/sounds/alsa/Front_Left.wav`` ...), one adult male
-speaker, 48 kHz, about 1.4 s each. Few and short, but the only human recordings here."""
+(``alsa-utils``, GPL-2: ``/usr/share/sounds/alsa/Front_Left.wav`` ...), one adult speaker
+(median F0 about 200 Hz, so labelled female), 48 kHz, about 1.4 s each. Few and short, but
+the only human recordings here."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ PROMPTS = {"Front Center": "Front_Center.wav", "Front Left": "Front_Left.wav",
 class RecordingsSource:
     name = "alsa_recordings"
     description = ("ALSA channel-test prompts (Debian alsa-utils, GPL-2): real recordings "
-                   "of one adult male speaker")
+                   "of one adult speaker")
 
     def available(self) -> bool:
         return all(os.path.exists(os.path.join(FOLDER, f)) for f in PROMPTS.values())
@@ -36,7 +37,7 @@ class RecordingsSource:
         return self.available()
 
     def voices(self) -> tuple[SourceVoice, ...]:
-        return (SourceVoice("alsa", "en-us", kind="recording"),)
+        return (SourceVoice("alsa", "en-us", gender="female", kind="recording"),)
 
     def texts(self, voice: SourceVoice) -> tuple[str, ...]:
         return tuple(PROMPTS)

@@ -115,3 +115,32 @@ def test_simulate_with_the_diverse_config_makes_every_category(tmp_path: Path) -
     written, _ = sf.read(tmp_path / "clean" / f"{transformed.id}.flac", dtype="float32")
     np.testing.assert_allclose(clean, written, atol=1.0 / 32768)
     assert np.sqrt(np.mean(clean**2)) > 0.005 and len(noisy) == len(clean)
+
+
+def test_benchmark_breaks_results_down_by_category() -> None:
+    import pandas as pd
+
+    from benchmarks.speech_categories import category_breakdown, category_sections
+    results = pd.DataFrame([
+        {"system": "a", "category": "sung", "pesq": 2.0}, {"system": "a", "category": "sung",
+                                                           "pesq": 3.0},
+        {"system": "a", "category": "neutral", "pesq": 4.0},
+        {"system": "b", "category": "sung", "pesq": 1.0},
+        {"system": "b", "category": "neutral", "pesq": 1.5}])
+    table = category_breakdown(results, "pesq")
+    assert list(table.index) == ["neutral", "sung"] and list(table.columns) == ["a", "b"]
+    assert table.loc["sung", "a"] == 2.5 and table.loc["neutral", "b"] == 1.5
+    assert "| sung | 2.50 | 1.00 |" in category_sections(results, ("pesq",))
+    with pytest.raises(KeyError, match="'style'"):
+        category_breakdown(results, "pesq", by="style")
+
+
+@needs_sources
+def test_benchmark_test_set_has_every_category_from_an_unused_seed() -> None:
+    from benchmarks.speech_categories import POOL_SEED, category_utterances
+    items = category_utterances(2)
+    assert Counter(i.category for i in items) == dict.fromkeys(CATEGORIES, 2)
+    shipped = diverse_speech_items(SimulationConfig.from_yaml(DIVERSE))
+    assert POOL_SEED != SimulationConfig.from_yaml(DIVERSE).seed
+    assert not {(i.text, i.voice_name, i.transform_seed) for i in items if i.transform} & {
+        (i.text, i.voice_name, i.transform_seed) for i in shipped if i.transform}
