@@ -7,11 +7,12 @@ Test set: ``--per-category`` utterances of each category of :mod:`se.simulation.
 (neutral, child, elderly, whispered, sung, happy, sad, angry, accented), made as
 ``conf/simulation/diverse.yaml`` makes them (its sources and voices, transformed) from a pool
 seed that no simulation config uses, at 16 and 48 kHz, each degraded by one of three fixed
-URGENT mixes (noise; reverb + noise; noise + codec) from unused seeds. Every system is scored
-with PESQ, ESTOI, SI-SDR and DNSMOS OVRL against the URGENT target; tables give the mean per
-category. The categories other than neutral are synthetic stand-ins (README, "Speech
-sources"), so the numbers say how a system copes with these signal properties (high F0, no
-voicing, held notes ...), not how it does on real children or singers.
+URGENT mixes (noise; reverb + noise; noise + codec) from unused seeds, the same mixes and
+seeds for every category (so categories differ by their speech, not by the SNR drawn).
+Every system is scored with PESQ, ESTOI, SI-SDR and DNSMOS OVRL against the URGENT target;
+tables give the mean per category. The categories other than neutral are synthetic stand-ins
+(README, "Speech sources"), so the numbers say how a system copes with these signal
+properties (high F0, no voicing, held notes ...), not how it does on real children or singers.
 
 :func:`category_breakdown` is the reusable part: any results frame with a ``category``
 column (``benchmarks.se_model`` can add one) becomes one table per metric.
@@ -68,17 +69,23 @@ def category_utterances(per_category: int) -> list[SpeechItem]:
 
 
 def category_test_set(per_category: int) -> list[dict]:
-    """(degraded, target) pairs with their speech labels, every utterance at every rate."""
-    items, index = [], 0
+    """(degraded, target) pairs with their speech labels, every utterance at every rate.
+
+    The k-th utterance of every category gets the same mix and degradation seed at each rate,
+    so categories differ by their speech, not by the noise or SNR drawn.
+    """
+    items: list[dict] = []
+    seen: dict[str, int] = {}
     for utterance in tqdm(category_utterances(per_category), desc="test set"):
-        for rate in RATES:
+        k = seen[utterance.category] = seen.get(str(utterance.category), -1) + 1
+        for r, rate in enumerate(RATES):
             clean = load_item(utterance, rate)[: round(MAX_SECONDS * rate)]
+            index = k * len(RATES) + r
             mix = MIXES[index % len(MIXES)]
             degraded, target, _ = simulate(clean, rate, np.random.default_rng(SEED_BASE + index),
                                            DegradationConfig(), distortions=mix)
             items.append({"rate": rate, "mix": "+".join(mix), **utterance.labels(),
                           "degraded": degraded, "target": target})
-            index += 1
     return items
 
 
@@ -150,7 +157,8 @@ def report(results: pd.DataFrame, checkpoint: Path, per_category: int) -> list[s
         f"{per_category} held-out utterances per category (sources and transforms of "
         f"`conf/simulation/diverse.yaml`, pool seed {POOL_SEED}), each at "
         f"{', '.join(f'{r // 1000} kHz' for r in RATES)}, degraded by "
-        f"{', '.join('+'.join(m) for m in MIXES)} in turn; metrics against the URGENT target. "
+        f"{', '.join('+'.join(m) for m in MIXES)} in turn, with the same mixes and seeds in "
+        "every category; metrics against the URGENT target. "
         "Categories other than neutral are synthetic or transformed stand-ins.",
         "",
         f"PESQ gain of `{model}` over the unprocessed input, by category: "

@@ -1,5 +1,6 @@
 """The Compare tab: several systems over a dataset, summarised with confidence intervals,
-broken down by distortion and sampling rate, with every clip one click away."""
+broken down by distortion, sampling rate and speech category, with every clip one click
+away."""
 
 from __future__ import annotations
 
@@ -62,13 +63,14 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
 
     def views(results: pd.DataFrame, metric: str):
         if results is None or results.empty:
-            return None, None, None, None, None, None, None
+            return None, None, None, None, None, None, None, None
         metrics = results.attrs.get("metrics", [metric])
         if "predicted_mos" in results and results["predicted_mos"].notna().any():
             metrics = [*metrics, "predicted_mos"]  # the active quality model's MOS
         by_system = summarize(results, metrics)
         by_distortion = summarize(results, [metric], by=("system", "distortions"))
         by_rate = summarize(results, [metric], by=("system", "sample_rate"))
+        by_category = summarize(results, [metric], by=("system", "speech_category"))
         clips = results[["input_clip_id", "input", "system", "sample_rate", *metrics,
                          "real_time_factor", "error"]].copy()
         clips["distortions"] = results["distortions"].map(" + ".join)
@@ -82,6 +84,8 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
                     index="distortions", columns="system", values=metric).reset_index(),
                 _summary_table(by_rate, [metric], ["system", "sample_rate"]).pivot(
                     index="sample_rate", columns="system", values=metric).reset_index(),
+                _summary_table(by_category, [metric], ["system", "speech_category"]).pivot(
+                    index="speech_category", columns="system", values=metric).reset_index(),
                 clips.round(3),
                 [str(folder / "comparison_per_clip.csv"),
                  str(folder / "comparison_per_system.csv")])
@@ -152,6 +156,9 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
         by_distortion = gr.Dataframe(label="By distortion type (a clip counts for each of its "
                                            "distortions)", interactive=False)
         by_rate = gr.Dataframe(label="By sampling rate (Hz)", interactive=False)
+        by_category = gr.Dataframe(label="By speech category (from the clip's condition: "
+                                         "speech.category; unknown where none)",
+                                   interactive=False, elem_id="compare-by-category")
     clips = gr.Dataframe(label="Per clip (select a row to listen)", interactive=False,
                          max_height=400, elem_id="compare-clips")
     downloads = gr.File(label="CSV export", file_count="multiple", interactive=False,
@@ -163,7 +170,8 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
         if items:
             render_clip_panels(context, items)
 
-    view_outputs = [summary, bars, boxes, by_distortion, by_rate, clips, downloads]
+    view_outputs = [summary, bars, boxes, by_distortion, by_rate, by_category, clips,
+                    downloads]
     run_button.click(run, [dataset, systems, metrics], [results, chart_metric, *view_outputs],
                      show_progress_on=[summary])
     chart_metric.input(views, [results, chart_metric], view_outputs)
