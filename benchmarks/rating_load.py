@@ -1,4 +1,4 @@
-"""The rating API under a crowd: vote latency and lost or doubled votes at 200 raters.
+"""The rating API under a crowd: latency of every call and lost or doubled votes.
 
 Starts the real app (``python -m webapp``, default SQLite, demo set) on a fresh data folder,
 creates and opens an ACR test through the admin API, and lets simulated raters
@@ -10,6 +10,14 @@ a 2-core machine, nothing lost.
 
     python benchmarks/rating_load.py [--raters 200] [--seconds 60] [--concurrency 200]
         [--think-scale 1.0] [--ramp-seconds 0] [--seed 0]
+
+Scale mode (``--scale``): the admin app and the rating server (``python -m webapp.rating``)
+on one database, at each of ``--scale-raters`` (default 200, 1000, 2000) concurrent raters, on
+SQLite with one worker and on PostgreSQL with ``--workers`` (default 4; a throwaway cluster
+unless ``--db-url`` names a server), in one run; writes ``benchmarks/results/rating_scale.md``.
+
+    python benchmarks/rating_load.py --scale [--seconds 60] [--ramp-seconds 30] [--workers 4]
+        [--db-url postgresql+psycopg://user@host/postgres]
 
 Simulated raters and server share the machine's cores, so the latencies include the load
 generator's own CPU use; they are an upper bound for a server that has the cores alone.
@@ -23,6 +31,7 @@ import platform
 import sqlite3
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from listening_tests.methods import METHODS  # noqa: E402
 from listening_tests.simulate import (  # noqa: E402
     comparison_test_spec,
     create_test,
@@ -42,6 +52,7 @@ from tests.server import start_app  # noqa: E402  (after the path set-up)
 RESULTS = REPO / "benchmarks" / "results" / "rating_load.md"
 TARGET_P95_MS = 250.0
 AB_SYSTEMS = ["reference", "unprocessed"]  # the demo set's two systems
+PAIR_SYSTEMS = {"ab": AB_SYSTEMS, "ranking": AB_SYSTEMS, "ccr": ["unprocessed"]}
 VOTES_TABLE, SESSION_COLUMN, ITEM_COLUMN = "votes", "session_id", "session_item_id"  # db.models
 
 
@@ -49,8 +60,9 @@ VOTES_TABLE, SESSION_COLUMN, ITEM_COLUMN = "votes", "session_id", "session_item_
 class StoredVotes:
     """What the database holds after the run."""
 
-    rows: int
-    distinct_items: int  # distinct (session, item): equal to rows when nothing is doubled
+    rows: int  # one per answer: one per item, three for a P.835 item (one per scale)
+    distinct_items: int  # distinct (session, item): the votes the server acknowledged
+    distinct_answers: int  # distinct (session, item, stimulus, scale): rows when none doubled
 
 
 def count_stored_votes(database: Path) -> StoredVotes:
@@ -60,7 +72,31 @@ def count_stored_votes(database: Path) -> StoredVotes:
         distinct = connection.execute(
             f"SELECT COUNT(*) FROM (SELECT DISTINCT {SESSION_COLUMN}, {ITEM_COLUMN} "
             f"FROM {VOTES_TABLE})").fetchone()[0]
-    return StoredVotes(int(rows), int(distinct))
+        answers = connection.execute(
+            f"SELECT COUNT(*) FROM (SELECT DISTINCT {SESSION_COLUMN}, {ITEM_COLUMN}, stimulus, "
+            f"scale FROM {VOTES_TABLE})").fetchone()[0]
+    return StoredVotes(int(rows), int(distinct), int(answers))
+
+
+def count_votes_at(db_url: str) -> StoredVotes:
+    """Count vote rows and distinct (session, item) pairs in any database."""
+    from sqlalchemy import create_engine, func, select
+    from sqlalchemy.pool import NullPool
+
+    from db.models import Vote
+
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            rows = connection.scalar(select(func.count(Vote.id)))
+            distinct = connection.scalar(select(func.count()).select_from(
+                select(Vote.session_id, Vote.session_item_id).distinct().subquery()))
+            answers = connection.scalar(select(func.count()).select_from(
+                select(Vote.session_id, Vote.session_item_id, Vote.stimulus, Vote.scale)
+                .distinct().subquery()))
+    finally:
+        engine.dispose()
+    return StoredVotes(int(rows or 0), int(distinct or 0), int(answers or 0))
 
 
 def machine() -> str:
@@ -86,8 +122,8 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
            test_spec: dict) -> str:
     """The results page: command, set-up, numbers and whether the target was met."""
     lat = report.latency
-    lost = report.votes_acknowledged - stored.rows
-    doubled = stored.rows - stored.distinct_items
+    lost = report.votes_acknowledged - stored.distinct_items
+    doubled = stored.rows - stored.distinct_answers
     met_latency = lat.count > 0 and lat.p95 < TARGET_P95_MS
     intact = lost == 0 and doubled == 0
     errors = ", ".join(f"{k}: {n} ({report.error_examples[k]})"
@@ -105,12 +141,12 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
         "",
         "One `python -m webapp` process (uvicorn, default SQLite in WAL mode, demo set) and the "
         "simulated raters (`listening_tests.simulate`, one asyncio process) on the same "
-        "machine, sharing its cores. The test: "
+        f"machine, sharing its cores. The test ({test_spec['method'].upper()}): "
         + (f"{test_spec['votes_per_clip']} votes per clip, {test_spec['clips_per_session']} "
          f"clips per session, {test_spec['training']['count']} training clips, gold and "
          "trapping on, qualification and volume checks (stereo and environment off: "
          "simulated raters cannot hear)." if "votes_per_clip" in test_spec else
-         f"A/B of {', '.join(test_spec['pairs']['systems'])}, {test_spec['votes_per_pair']} "
+         f"pairs of {', '.join(test_spec['pairs']['systems'])}, {test_spec['votes_per_pair']} "
          f"votes per pair, {test_spec['pairs_per_session']} pairs per session (each answer "
          f"fetches both sides), {test_spec['training']['count']} training pairs, gold pairs "
          "on, qualification and volume checks."),
@@ -135,7 +171,8 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
         f"{lat.p99:.0f} / {lat.max:.0f} (n={lat.count}) |",
         f"| retries after connection errors | {report.retries} |",
         f"| errors by status | {errors} |",
-        f"| vote rows in the database / distinct (session, item) | {stored.rows} / "
+        f"| vote rows in the database / distinct (session, item, stimulus, scale) / distinct "
+        f"(session, item) | {stored.rows} / {stored.distinct_answers} / "
         f"{stored.distinct_items} |",
         f"| acknowledged but not stored / stored twice / stored but never acknowledged "
         f"(the answer lost on the way) | {max(lost, 0)} / {doubled} / {max(-lost, 0)} |",
@@ -160,6 +197,135 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
     ])
 
 
+CALLS = ("start session", "check audio", "check answer", "item audio", "vote", "finish")
+
+
+@dataclass(frozen=True)
+class ScaleRow:
+    database: str
+    workers: int
+    raters: int
+    report: SimulationReport
+    stored: StoredVotes
+    load: str
+
+
+def run_one(data_root: Path, database: str, db_url: str, workers: int, raters: int,
+            args: argparse.Namespace) -> ScaleRow:
+    """One deployment (admin app + rating server) on a fresh database, one simulated crowd."""
+    from tests.rating_server import deploy
+
+    data = data_root / f"{database}-{raters}" / "data"
+    data.mkdir(parents=True)
+    running = deploy(data, db_url, workers)
+    try:
+        spec = simulation_test_spec("load test", votes_per_clip=1000, clips_per_session=10)
+        test_id = create_test(running.rating.url, running.admin.password, spec)
+        load = "load average {:.1f} / {:.1f} / {:.1f} at the start".format(*os.getloadavg())
+        # No admin password: the closing fetch of the server's QC results is not needed here
+        # and, on an overloaded server, timed out and ended the whole run.
+        report = run_simulation(running.rating.url, test_id, raters, raters, args.seed, None,
+                                None, duration_seconds=args.seconds,
+                                think_scale=args.think_scale, ramp_seconds=args.ramp_seconds,
+                                timeout_seconds=30.0)
+        load += f", {os.getloadavg()[0]:.1f} at the end"
+    finally:
+        running.stop()
+    return ScaleRow(database, workers, raters, report, count_votes_at(db_url), load)
+
+
+def render_scale(args: argparse.Namespace, rows: list[ScaleRow]) -> str:
+    def cell(row: ScaleRow, call: str) -> str:
+        values = row.report.latencies_ms.get(call, [])
+        if not values:
+            return "-"
+        c = LatencySummary.of(values)
+        return f"{c.p50:.0f} / {c.p95:.0f} / {c.p99:.0f}"
+
+    lines = [
+        "# Rating side at scale: SQLite with one process, PostgreSQL with several workers",
+        "",
+        f"`python benchmarks/rating_load.py --scale --seconds {args.seconds:g} --ramp-seconds "
+        f"{args.ramp_seconds:g} --think-scale {args.think_scale:g} --workers {args.workers} "
+        f"--scale-raters {','.join(map(str, args.scale_raters))}` on "
+        f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}.",
+        "",
+        "Each row: a fresh data folder and database, the admin app (`python -m webapp`, which "
+        "migrates and seeds the demo set) and the rating server (`python -m webapp.rating "
+        "--workers N`) on it; an ACR test (10 clips per session, 4 training clips, gold and "
+        "trapping, qualification and volume checks) and N simulated raters "
+        f"(`listening_tests.simulate`, one asyncio process) arriving over {args.ramp_seconds:g} s "
+        f"and working for {args.seconds:g} s at {1 / args.think_scale:.2g}x a person's pace, "
+        "each finished rater replaced by a new one. Server, PostgreSQL and load generator share "
+        "the machine's 2 cores, and the machine was shared with other jobs (load averages "
+        "below), so the figures are upper bounds.",
+        "",
+        "Latency p50 / p95 / p99 in ms per kind of call:",
+        "",
+        "| database | workers | raters | " + " | ".join(CALLS) + " |",
+        "|---|---|---|" + "---|" * len(CALLS),
+    ]
+    for row in rows:
+        lines.append(f"| {row.database} | {row.workers} | {row.raters} | "
+                     + " | ".join(cell(row, c) for c in CALLS) + " |")
+    lines += ["", "Throughput, errors and votes:", "",
+              "| database | workers | raters | sessions started | votes/s | requests/s | "
+              "errors | votes acknowledged | stored | duplicates | acknowledged, not stored |"
+              " machine load |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        r = row.report
+        requests = sum(len(v) for v in r.latencies_ms.values())
+        errors = ", ".join(f"{k}: {n}" for k, n in sorted(r.errors.items())) or "0"
+        lost = max(r.votes_acknowledged - row.stored.rows, 0)
+        lines.append(
+            f"| {row.database} | {row.workers} | {row.raters} | {r.sessions_started} | "
+            f"{r.votes_per_second:.1f} | {requests / max(r.wall_seconds, 1e-9):.0f} | {errors} | "
+            f"{r.votes_acknowledged} | {row.stored.rows} | "
+            f"{row.stored.rows - row.stored.distinct_items} | {lost} | {row.load} |")
+    examples = {k: v for row in rows for k, v in row.report.error_examples.items()}
+    if examples:
+        lines += ["", "Error examples: " + "; ".join(f"{k}: {v}" for k, v in
+                                                     sorted(examples.items()))]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def run_scale(args: argparse.Namespace) -> None:
+    from tests import pg_cluster
+
+    rows: list[ScaleRow] = []
+    cluster = None
+    server = args.db_url
+    results = RESULTS.with_name("rating_scale.md")
+    with tempfile.TemporaryDirectory(prefix="rating-scale-") as tmp:
+        try:
+            if not server:
+                cluster = pg_cluster.init_cluster(fast=False)
+                server = cluster.url()
+            for raters in args.scale_raters:
+                rows.append(run_one(Path(tmp), "sqlite", sqlite_url_for(Path(tmp), raters), 1,
+                                    raters, args))
+                print(rows[-1].report.summary(), flush=True)
+                url = pg_cluster.create_database(server, f"rating_scale_{raters}")
+                rows.append(run_one(Path(tmp), "postgresql", url, args.workers, raters, args))
+                print(rows[-1].report.summary(), flush=True)
+                results.write_text(render_scale(args, rows))  # partial results survive
+                time.sleep(2)
+        finally:
+            if cluster is not None:
+                cluster.destroy()
+    text = render_scale(args, rows)
+    results.write_text(text)
+    print(text)
+
+
+def sqlite_url_for(root: Path, raters: int) -> str:
+    from db.session import sqlite_url
+
+    return sqlite_url(root / f"sqlite-{raters}" / "data" / "workbench.db")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raters", type=int, default=200)
@@ -170,23 +336,40 @@ def main() -> None:
     parser.add_argument("--ramp-seconds", type=float, default=0.0,
                         help="the raters arrive evenly over this time (0: all at once)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--method", choices=("acr", "ab"), default="acr",
-                        help="ab: an A/B test of the demo's systems "
-                             "(results in rating_load_ab.md)")
+    parser.add_argument("--method", choices=tuple(METHODS), default="acr",
+                        help="the test's method (results in rating_load.md for acr, "
+                             "rating_load_<method>.md otherwise)")
+    parser.add_argument("--scale", action="store_true",
+                        help="SQLite (1 worker) and PostgreSQL (--workers) at each of "
+                             "--scale-raters; results in rating_scale.md")
+    parser.add_argument("--scale-raters", type=lambda v: [int(x) for x in v.split(",")],
+                        default=[200, 1000, 2000])
+    parser.add_argument("--workers", type=int, default=4,
+                        help="rating workers on PostgreSQL in --scale")
+    parser.add_argument("--db-url", default=None,
+                        help="--scale: a PostgreSQL server URL (default: a throwaway cluster)")
     args = parser.parse_args()
-    results = RESULTS if args.method == "acr" else RESULTS.with_name("rating_load_ab.md")
+    if args.scale:
+        run_scale(args)
+        return
+    results = RESULTS if args.method == "acr" else RESULTS.with_name(
+        f"rating_load_{args.method}.md")
     with tempfile.TemporaryDirectory(prefix="rating-load-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
-        app = start_app(data)
+        app = start_app(data, timeout=300)  # a shared, loaded machine starts slowly
         try:
             # Enough room that no clip fills up within the run, even at the fastest pace.
-            if args.method == "ab":
-                spec = comparison_test_spec("load test A/B", "ab", AB_SYSTEMS,
-                                            votes_per_pair=1000, pairs_per_session=10)
+            if METHODS[args.method].pairs:
+                spec = comparison_test_spec(f"load test {args.method}", args.method,
+                                            PAIR_SYSTEMS[args.method], votes_per_pair=1000,
+                                            pairs_per_session=10)
             else:
-                spec = simulation_test_spec("load test", votes_per_clip=1000,
-                                            clips_per_session=10)
+                spec = {**simulation_test_spec(f"load test {args.method}",
+                                               votes_per_clip=1000, clips_per_session=10),
+                        "method": args.method}
+                if METHODS[args.method].two_stimuli:  # DCR: clips that have a reference
+                    spec["clips"] = {"dataset": "demo", "systems": ["unprocessed"]}
             if args.think_scale < 1:
                 # Raters vote before a clip could have played; the server's listening-time
                 # check would reject them (QC work, not load).

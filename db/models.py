@@ -400,21 +400,27 @@ class CheckAnswer(Base):
 
 
 class Vote(Base):
-    """One rating, written the moment it is given and never changed or deleted.
+    """One answer, written the moment it is given and never changed or deleted.
 
-    Unique per (session, item), so an answer sent twice is stored, and counted, once.
-    ``score`` is 1..5 (ACR) or the raw CCR answer -3..3 (B compared with A, as the rater
-    saw them); A/B and ranking answers store ``choice`` ("A", "B" or "none") instead.
+    Rows are keyed by session item, stimulus and scale: an item asks one question per scale
+    (P.835 three: ``sig``, ``bak``, ``ovrl``; ACR one: ``acr``) about one stimulus (``""``:
+    the item as a whole), so an answer sent twice is stored, and counted, once. ``score`` is
+    the value on the scale (ACR 1..5, the raw CCR answer -3..3: B compared with A, as the
+    rater saw them); A/B and ranking answers store ``choice`` ("A", "B" or "none") instead.
+    The scale's meaning belongs to the test's method (:mod:`listening_tests.methods`).
     """
 
     __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("session_id", "session_item_id"),)
+    __table_args__ = (UniqueConstraint("session_id", "session_item_id", "stimulus", "scale",
+                                       name="uq_votes_answer"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(
         ForeignKey("rating_sessions.id", ondelete="CASCADE"), index=True)
     session_item_id: Mapped[int] = mapped_column(
         ForeignKey("session_items.id", ondelete="CASCADE"), index=True)
+    stimulus: Mapped[str] = mapped_column(String(20), default="")
+    scale: Mapped[str] = mapped_column(String(20), default="")
     score: Mapped[int | None]
     choice: Mapped[str | None] = mapped_column(String(10))
     played_to_end: Mapped[bool]
@@ -423,7 +429,7 @@ class Vote(Base):
 
     def __repr__(self) -> str:
         return f"Vote(id={self.id!r}, session_item_id={self.session_item_id!r}, " \
-               f"score={self.score!r})"
+               f"scale={self.scale!r}, score={self.score!r})"
 
 
 class QcOverride(Base):

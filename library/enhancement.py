@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audio.io import Audio, AudioError
-from db.models import Clip, ClipOrigin, EnhancementRun, SystemKind
+from db.models import Clip, ClipOrigin, Dataset, DatasetClip, EnhancementRun, SystemKind
 from db.models import System as SystemRow
 from db.store import AudioStore
 from library.clips import add_clip, get_clip, get_or_create_system
@@ -125,3 +125,41 @@ def input_audio(session: Session, store: AudioStore, clip_id: int) -> tuple[Clip
     clip = get_clip(session, clip_id)
     samples, rate = store.read(clip.sha256)
     return clip, samples, rate
+
+
+@dataclass(frozen=True)
+class ClipChoice:
+    """A library clip a person can pick to enhance, described so they recognise it."""
+
+    id: int
+    name: str
+    datasets: tuple[str, ...]
+    sample_rate: int
+    duration_seconds: float
+    has_reference: bool
+
+    @property
+    def label(self) -> str:
+        where = ", ".join(self.datasets) or "no dataset"
+        clean = ", clean reference" if self.has_reference else ""
+        return (f"{self.name} ({where}; {self.sample_rate / 1000:g} kHz, "
+                f"{self.duration_seconds:.1f} s{clean}; id {self.id})")
+
+
+def find_input_clips(session: Session, query: str = "", limit: int = 200) -> list[ClipChoice]:
+    """Clips worth enhancing whose name or dataset contains ``query`` (case-insensitive),
+    newest first: uploads, imports and generated clips, not enhanced outputs."""
+    text = query.strip().lower()
+    statement = select(Clip).where(Clip.origin != ClipOrigin.ENHANCED.value)
+    if text:
+        in_dataset = select(DatasetClip.clip_id).join(Dataset).where(
+            Dataset.name.ilike(f"%{text}%") | DatasetClip.name.ilike(f"%{text}%"))
+        statement = statement.where(Clip.name.ilike(f"%{text}%") | Clip.id.in_(in_dataset))
+    clips = session.scalars(statement.order_by(Clip.id.desc()).limit(limit)).all()
+    memberships: dict[int, set[str]] = {}
+    for clip_id, dataset in session.execute(
+            select(DatasetClip.clip_id, Dataset.name).join(Dataset)
+            .where(DatasetClip.clip_id.in_([c.id for c in clips]))):
+        memberships.setdefault(clip_id, set()).add(dataset)
+    return [ClipChoice(c.id, c.name, tuple(sorted(memberships.get(c.id, ()))), c.sample_rate,
+                       c.duration_seconds, c.reference_clip_id is not None) for c in clips]

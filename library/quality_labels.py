@@ -39,6 +39,7 @@ from db.models import (
 from db.store import AudioStore
 from library.clips import LibraryError, add_clip, get_or_create_dataset
 from library.importing import ImportRejected, plan_zip
+from listening_tests.methods import mos_label_methods
 from sqa.label_formats import read_labels
 from sqa.labels import LabelError, LabelTable, make_table, validate
 
@@ -99,7 +100,8 @@ def _used_votes(test_ids: Sequence[int]):
             .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
             .join(ListeningTest, ListeningTestItem.test_id == ListeningTest.id)
             .join(Clip, ListeningTestItem.clip_id == Clip.id)
-            .where(RatingSession.test_id.in_(list(test_ids)), ListeningTest.method == "acr",
+            .where(RatingSession.test_id.in_(list(test_ids)),
+                   ListeningTest.method.in_(mos_label_methods()),
                    RatingSession.state == SessionState.SUBMITTED.value,
                    RatingSession.qc_status == QcStatus.ACCEPTED.value,
                    ListeningTestItem.role == ItemRole.RATING.value, Vote.score.is_not(None))
@@ -109,7 +111,8 @@ def _used_votes(test_ids: Sequence[int]):
 def label_sources(session: Session) -> dict[str, list[LabelSource]]:
     """Listening tests with usable ACR votes, and imported label sets, with their sizes."""
     tests = []
-    for test in session.scalars(select(ListeningTest).where(ListeningTest.method == "acr")
+    for test in session.scalars(select(ListeningTest).where(
+            ListeningTest.method.in_(mos_label_methods()))
                                 .order_by(ListeningTest.id)):
         rows = session.execute(_used_votes([test.id])).all()
         if rows:

@@ -30,7 +30,14 @@ from sqa.data import SPLITS, split_labels
 from sqa.labels import LabelTable, mean_opinion
 from sqa.metrics import METRICS, EvaluationError, evaluate
 from sqa.predict import load_predictor, predict
-from sqa.train import StepCallback, TrainConfig, TrainError, train
+from sqa.train import (
+    PRETRAINED,
+    StepCallback,
+    TrainConfig,
+    TrainError,
+    resolve_init,
+    train,
+)
 
 #: The objective baselines every trained model is compared with, as scored in the library.
 BASELINES: tuple[str, ...] = ("dnsmos_ovrl", "dnsmos_p808")
@@ -64,7 +71,9 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class TrainingRequest:
-    """What to train: a name, the split, its size and the length of training."""
+    """What to train: a name, the split, its size and the length of training. A compact
+    model starts from ``init_model_id``'s model, else from the shipped checkpoint unless
+    ``from_scratch``; a tiny one is always new."""
 
     name: str
     split: str = "system"
@@ -72,6 +81,7 @@ class TrainingRequest:
     steps: int = 200
     size: str = "compact"
     init_model_id: int | None = None
+    from_scratch: bool = False
     batch_size: int = 16
     seed: int = 0
 
@@ -231,6 +241,8 @@ def train_model(sessions: sessionmaker[Session], store: AudioStore, models_dir: 
             raise QualityModelError(f"a quality model named '{name}' exists; choose another")
         if request.init_model_id is not None:
             init = get_model(session, request.init_model_id).path
+    if init is None and not request.from_scratch and request.size == "compact":
+        init = resolve_init(PRETRAINED)  # the shipped checkpoint; a tiny model is a new one
     train_part, held = split_labels(table, request.split, request.held_out_fraction,
                                     request.seed)
     if held.empty or train_part.empty:

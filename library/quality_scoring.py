@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from torch import nn
 
-from db.models import Clip, SqaPrediction
+from db.models import Clip, SqaPrediction, System
 from db.store import AudioStore
 from library.quality_models import QualityModelError, active_model, get_model
 from sqa.features import log_mel
@@ -146,7 +146,8 @@ def suggest_clips(session: Session, limit: int = 20, model_id: int | None = None
     """The clips the model is least sure about (largest MC-dropout spread first).
 
     Returns:
-        Columns ``clip_id, name, predicted_mos, spread``; empty when nothing is scored.
+        Columns ``clip_id, name, system, predicted_mos, spread`` (``system``: the system
+        that made the clip, empty for inputs); empty when nothing is scored.
     """
     if model_id is None:
         info = active_model(session)
@@ -154,9 +155,11 @@ def suggest_clips(session: Session, limit: int = 20, model_id: int | None = None
             raise QualityModelError("no active quality model: train one or activate one")
         model_id = info.id
     rows = session.execute(
-        select(Clip.id, Clip.name, SqaPrediction.mos, SqaPrediction.spread)
+        select(Clip.id, Clip.name, func.coalesce(System.name, ""), SqaPrediction.mos,
+               SqaPrediction.spread)
         .join(SqaPrediction, SqaPrediction.clip_id == Clip.id)
+        .outerjoin(System, System.id == Clip.system_id)
         .where(SqaPrediction.model_id == model_id, SqaPrediction.spread.is_not(None))
         .order_by(SqaPrediction.spread.desc(), Clip.id).limit(int(limit))).all()
-    return pd.DataFrame(rows, columns=["clip_id", "name", "predicted_mos", "spread"])
+    return pd.DataFrame(rows, columns=["clip_id", "name", "system", "predicted_mos", "spread"])
 

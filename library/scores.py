@@ -4,12 +4,19 @@ Intrusive metrics compare a clip with its clean reference (``Clip.reference_clip
 enhanced outputs inherit from their input); without one they are NaN with the reason "no
 clean reference", and nothing is stored. A metric that fails on a clip is stored with its
 error, so the gap is explained and not retried on every view.
+
+:func:`submit_scores` scores on a small pool of threads, one per core, so that a page can
+show each score as it arrives and one clip's Python-bound metrics (MCD, PESQ, ESTOI) run
+while another clip's DNSMOS windows run in native code.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -31,6 +38,8 @@ class Scores:
     clip_id: int
     values: dict[str, float]
     errors: dict[str, str] = field(default_factory=dict)
+    #: seconds each metric computed now took (empty for stored ones; see ClipScores)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _stored(session: Session, clip_id: int, reference_id: int, metrics: Sequence[str]
@@ -65,15 +74,29 @@ def ensure_scores(sessions: sessionmaker[Session], store: AudioStore, clip_id: i
     values.update({m: math.nan for m in no_reference})
     errors.update({m: NO_REFERENCE for m in no_reference})
     to_compute = [m for m in wanted if m not in no_reference]
+    seconds: dict[str, float] = {}
     if to_compute:
         samples, rate = store.read(sha)
         reference = store.read(reference_sha)[0] if reference_sha else None
         computed = score_clip(samples, rate, reference, to_compute)
         values.update(computed.values)
         errors.update(computed.errors)
+        seconds = computed.seconds
         _save(sessions, clip_id, reference_id, computed.values, computed.errors)
     return Scores(clip_id, {m: values[m] for m in metrics},
-                  {m: e for m, e in errors.items() if m in metrics})
+                  {m: e for m, e in errors.items() if m in metrics}, seconds)
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
+                              thread_name_prefix="scores")
+
+
+def submit_scores(sessions: sessionmaker[Session], store: AudioStore, clip_id: int,
+                  metrics: Sequence[str] = DEFAULT_METRICS) -> Future[Scores]:
+    """:func:`ensure_scores` on the shared scoring pool; the future's result is the same."""
+    return _pool().submit(ensure_scores, sessions, store, clip_id, tuple(metrics))
 
 
 def _save(sessions: sessionmaker[Session], clip_id: int, reference_id: int,

@@ -17,10 +17,8 @@ from sqlalchemy.orm import Session
 from db.models import CheckAnswer, Rater, SessionItem, Vote, utcnow
 from listening_tests import checks
 from listening_tests.errors import Conflict, Invalid, NotFound
+from listening_tests.methods import Answer, method_of
 from listening_tests.session_state import lock_head, require_live, touch
-
-SCALE = range(1, 6)
-CCR_SCALE = range(-3, 4)
 
 
 def answer_check(db: Session, token: Any, check_id: str, answer: Any, *,
@@ -60,33 +58,16 @@ def answer_check(db: Session, token: Any, check_id: str, answer: Any, *,
     return True
 
 
-def _score(score: Any, scale: range = SCALE) -> int:
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or \
-            (isinstance(score, float) and not score.is_integer()) or int(score) not in scale:
-        raise Invalid(f"the score must be a whole number from {scale[0]} to {scale[-1]}")
-    return int(score)
-
-
-def _answer(method: str, score: Any, choice: Any, no_preference: bool
-            ) -> tuple[int | None, str | None]:
-    """The checked (score, choice) of a vote for the test's method.
+def whole_number(score: Any, low: int, high: int) -> int:
+    """A score on a scale of whole numbers ``low..high``, checked.
 
     Raises:
-        Invalid: the wrong answer type for the method, or a value outside its range.
+        Invalid: not a whole number, or outside the scale.
     """
-    if method in ("ab", "ranking"):
-        if choice is None:
-            raise Invalid('this test asks which sample sounds better: {"choice": "A" | "B"'
-                          + (' | "none"' if no_preference else "") + "}")
-        if score is not None:
-            raise Invalid("this test takes a choice, not a score")
-        allowed = ("A", "B", "none") if no_preference else ("A", "B")
-        if choice not in allowed:
-            raise Invalid(f"the choice must be one of {', '.join(allowed)}")
-        return None, str(choice)
-    if choice is not None:
-        raise Invalid("this test takes a score, not a choice")
-    return _score(score, CCR_SCALE if method == "ccr" else SCALE), None
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or \
+            (isinstance(score, float) and not score.is_integer()) or not low <= score <= high:
+        raise Invalid(f"the score must be a whole number from {low} to {high}")
+    return int(score)
 
 
 def _elapsed(elapsed_ms: Any) -> int:
@@ -101,7 +82,8 @@ def _elapsed(elapsed_ms: Any) -> int:
 
 
 def cast_vote(db: Session, token: Any, item: Any, *, score: Any, played_to_end: Any,
-              elapsed_ms: Any, choice: Any = None, now: datetime | None = None) -> bool:
+              elapsed_ms: Any, choice: Any = None, scores: Any = None,
+              now: datetime | None = None) -> bool:
     """Store one vote of a session, exactly once.
 
     Args:
@@ -113,6 +95,8 @@ def cast_vote(db: Session, token: Any, item: Any, *, score: Any, played_to_end: 
         elapsed_ms: Milliseconds the rater spent on the item (>= 0); quality control
             compares it with the clip's duration (a pair: both clips' durations summed).
         choice: A/B and ranking: "A", "B" or "none" (where the test allows it).
+        scores: A method with several scales (P.835): ``{scale: score}`` for each of them,
+            stored as one row per scale.
         now: The time (naive UTC).
 
     Returns:
@@ -130,39 +114,46 @@ def cast_vote(db: Session, token: Any, item: Any, *, score: Any, played_to_end: 
     head = lock_head(db, str(token))
     require_live(head, now)
     row = db.execute(select(SessionItem.id, SessionItem.audio_fetched_at,
-                            SessionItem.audio_b_fetched_at, Vote.id, Vote.score, Vote.choice)
-                     .outerjoin(Vote, Vote.session_item_id == SessionItem.id)
+                            SessionItem.audio_b_fetched_at)
                      .where(SessionItem.session_id == head.id,
                             SessionItem.public_id == str(item))).first()
     if row is None:
         raise NotFound("this session has no such item")
-    item_id, fetched, fetched_b, previous_id, previous, previous_choice = row
-    pair = head.method != "acr"
-    value, picked = _answer(head.method, score, choice, head.no_preference)
+    item_id, fetched, fetched_b = row
+    method = method_of(head.method)
+    given = method.read_answer({"score": score, "choice": choice, "scores": scores},
+                               head.no_preference)
     elapsed = _elapsed(elapsed_ms)
     if played_to_end is not True:
-        raise Invalid("play both samples to their end before answering" if pair
-                      else "play the clip to its end before rating")
-    if previous_id is not None:
-        if (previous, previous_choice) == (value, picked):
+        raise Invalid(method.play_first_message())
+    previous = [Answer(scale, prev_score, prev_choice, stimulus)
+                for stimulus, scale, prev_score, prev_choice in db.execute(
+                    select(Vote.stimulus, Vote.scale, Vote.score, Vote.choice)
+                    .where(Vote.session_id == head.id, Vote.session_item_id == item_id)
+                    .order_by(Vote.id)).all()]
+    if previous:
+        if sorted(previous, key=_key) == sorted(given, key=_key):
             return False
-        if not pair:
-            raise Conflict(f"this clip was already rated {previous}; a rating cannot be "
-                           "changed")
-        given = previous_choice if previous_choice is not None else previous
-        raise Conflict(f"this pair was already answered {given}; an answer cannot be changed")
+        shown = method.shown_answer(previous)
+        raise Conflict(method.already_answered_message(
+            shown.get("choice", shown.get("score", shown.get("scores")))))
     if head.setup["checks"]:
         answered = set(db.scalars(select(CheckAnswer.check_id).where(
             CheckAnswer.session_id == head.id)))
         missing = [c for c in head.setup["checks"] if c not in answered]
         if missing:
             raise Conflict(f"answer the setup checks first ({', '.join(missing)})")
-    if pair and (fetched is None or fetched_b is None):
+    if method.two_stimuli and (fetched is None or fetched_b is None):
         raise Invalid("play both samples before answering")
     if fetched is None:
         raise Invalid("play the clip before rating it: its audio was never fetched")
-    db.execute(insert(Vote).values(session_id=head.id, session_item_id=item_id, score=value,
-                                   choice=picked, played_to_end=True, elapsed_ms=elapsed,
-                                   created_at=now))
+    db.execute(insert(Vote), [
+        {"session_id": head.id, "session_item_id": item_id, "stimulus": a.stimulus,
+         "scale": a.scale, "score": a.score, "choice": a.choice, "played_to_end": True,
+         "elapsed_ms": elapsed, "created_at": now} for a in given])
     touch(db, head.id, now)
     return True
+
+
+def _key(answer: Answer) -> tuple[str, str]:
+    return answer.stimulus, answer.scale

@@ -37,9 +37,17 @@ from listening_tests.comparison_stats import (
     sign_corrected_scores,
     win_matrix,
 )
-from listening_tests.design import load_test, spec_of
+from listening_tests.design import load_test
 from listening_tests.errors import NotFound
-from listening_tests.exports import csv_text, escape_formulas
+from listening_tests.exports import (
+    accept_reject_p808,
+    csv_text,
+    escape_formulas,
+    votes_per_clip,
+    votes_per_cond,
+    votes_per_worker,
+)
+from listening_tests.methods import method_of
 from listening_tests.ranking import bootstrap_bradley_terry
 
 N_BOOT = 200  # bootstrap resamples of the ranking: enough for 95 % intervals, quick
@@ -47,9 +55,6 @@ COLUMNS = ("clip", "condition", "pair_condition", "rater", "raw_score", "score",
            "swapped", "system_a", "system_b", "ab_choice", "is_gold", "is_trap", "accepted",
            "used", "role", "sample_id", "elapsed_ms", "voted_at", "session_id", "qc_status",
            "vote_id")
-EXPORTS = {"ccr": ("votes_per_clip.csv", "votes_per_cond.csv", "votes_per_worker.csv",
-                   "accept_reject.csv", "votes.parquet"),
-           "ab": ("pairs.csv", "votes_per_worker.csv", "accept_reject.csv", "votes.parquet")}
 
 
 def pair_name(item: ListeningTestItem) -> str:
@@ -95,7 +100,12 @@ def comparison_frame(db: Session, test_id: int) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
     frame = frame.astype({c: bool for c in ("swapped", "is_gold", "is_trap", "accepted",
                                             "used")})
-    if test.method == "ccr" and len(frame):
+    return method_of(test.method).scored_frame(frame)
+
+
+def sign_corrected_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """CCR: ``score`` is the raw answer sign-corrected to processed versus reference."""
+    if len(frame):
         # the item's clip is the processed one; it played first unless swapped
         frame["score"] = sign_corrected_scores(frame["raw_score"].astype(int),
                                                ~frame["swapped"]).astype(float)
@@ -140,24 +150,32 @@ def pairs_table(answers: pd.DataFrame) -> pd.DataFrame:
          "ci_high", "p_value", "p_holm"]]
 
 
-def comparison_results(db: Session, test_id: int, session_counts: dict[str, int]
-                       ) -> dict[str, Any]:
-    """``GET /api/tests/{id}/results`` of a comparison test (docs/rating-api.md)."""
+def ccr_results(db: Session, test_id: int, session_counts: dict[str, int]
+                ) -> dict[str, Any]:
+    """``GET /api/tests/{id}/results`` of a CCR test: CMOS per system (docs/rating-api.md)."""
     test = load_test(db, test_id)
-    spec = spec_of(test)
-    out: dict[str, Any] = {"method": test.method, "sessions": session_counts}
     items = db.scalars(select(ListeningTestItem).where(
         ListeningTestItem.test_id == test_id,
         ListeningTestItem.role == ItemRole.RATING.value)).all()
     frame = comparison_frame(db, test_id)
-    if test.method == "ccr":
-        stats = cmos_per_system(frame) if len(frame) else pd.DataFrame()
-        out["systems"] = [
-            {"system": s, "n": int(stats.loc[s, "n"]) if s in stats.index else 0,
-             **{k: _num(stats.loc[s, k]) if s in stats.index else None
-                for k in ("cmos", "std", "ci95", "p_value")}}
-            for s in sorted({i.condition for i in items})]
-        return out
+    stats = cmos_per_system(frame) if len(frame) else pd.DataFrame()
+    systems = [
+        {"system": s, "n": int(stats.loc[s, "n"]) if s in stats.index else 0,
+         **{k: _num(stats.loc[s, k]) if s in stats.index else None
+            for k in ("cmos", "std", "ci95", "p_value")}}
+        for s in sorted({i.condition for i in items})]
+    return {"method": test.method, "sessions": session_counts, "systems": systems}
+
+
+def preference_results(db: Session, test_id: int, session_counts: dict[str, int]
+                       ) -> dict[str, Any]:
+    """``GET /api/tests/{id}/results`` of an A/B or ranking test: pairs, win matrix and the
+    Bradley-Terry ranking (docs/rating-api.md)."""
+    test = load_test(db, test_id)
+    items = db.scalars(select(ListeningTestItem).where(
+        ListeningTestItem.test_id == test_id,
+        ListeningTestItem.role == ItemRole.RATING.value)).all()
+    out: dict[str, Any] = {"method": test.method, "sessions": session_counts}
     systems = sorted({s for i in items for s in (i.condition, i.pair_condition)})
     answers = answers_frame(db, test_id)
     out["pairs"] = _records(pairs_table(answers)) if len(answers) else []
@@ -166,19 +184,24 @@ def comparison_results(db: Session, test_id: int, session_counts: dict[str, int]
     out["win_matrix"] = {w: {loser: _num(wins.loc[w, loser]) for loser in systems if loser != w}
                          for w in systems}
     out["ranking"] = _records(ranking_table(answers, systems, test.seed))
-    del spec
     return out
 
 
 def comparison_export(db: Session, test_id: int, name: str,
-                      decisions: Callable[[], pd.DataFrame]) -> bytes:
+                      decisions: Callable[[], pd.DataFrame],
+                      tables: dict[str, Callable[[pd.DataFrame], pd.DataFrame]],
+                      names: tuple[str, ...]) -> bytes:
     """One export file of a comparison test.
+
+    Args:
+        tables: The method's own tables by file name, each built from
+            :func:`comparison_frame`; the accept/reject files and the parquet are shared.
+        names: Every export the method offers (for the refusal's message).
 
     Raises:
         NotFound: a name this method does not export.
     """
     method = load_test(db, test_id).method
-    names = EXPORTS["ccr" if method == "ccr" else "ab"]
     if name not in names:
         raise NotFound(f"no export named '{name}' for a {method} test; choose one of "
                        f"{', '.join(names)}")
@@ -189,21 +212,43 @@ def comparison_export(db: Session, test_id: int, name: str,
         return buffer.getvalue()
     if name == "accept_reject.csv":
         table = decisions()
-    elif name == "votes_per_worker.csv":
-        table = frame[["rater", "clip", "condition", "pair_condition", "system_a", "system_b",
-                       "raw_score", "score", "choice", "role", "qc_status"]].rename(
-            columns={"rater": "worker", "clip": "pair"})
-    elif name == "pairs.csv":
-        answers = answers_frame(db, test_id)
-        table = pairs_table(answers) if len(answers) else pd.DataFrame()
+    elif name == "accept_reject_gui.csv":
+        table = accept_reject_p808(decisions())
     else:
-        by = "clip" if name == "votes_per_clip.csv" else "condition"
-        stats = cmos_per_system(frame, by=by) if len(frame) else pd.DataFrame(
-            columns=["n", "cmos", "std", "ci95", "ci95_normal", "p_value"])
-        table = stats.rename(columns={"cmos": "CMOS", "ci95_normal": "95%CI",
-                                      "ci95": "95%CI_t"}).reset_index().rename(
-            columns={"clip": "pair", "condition": "condition"})
+        table = tables[name](frame)
     return csv_text(escape_formulas(table)).encode("utf-8")
+
+
+def ccr_tables(db: Session, test_id: int) -> dict[str, Callable[[pd.DataFrame], pd.DataFrame]]:
+    """CCR's P.808 files: votes per clip (pair), per condition (with the t-test's p) and per
+    worker, CMOS on the sign-corrected scores."""
+    del db, test_id
+
+    def per_cond(frame: pd.DataFrame) -> pd.DataFrame:
+        table = votes_per_cond(frame, mos_name="CMOS")
+        stats = cmos_per_system(frame) if len(frame) else pd.DataFrame(columns=["p_value"])
+        table["p_value"] = stats["p_value"].to_numpy()  # both sorted by condition
+        return table
+
+    return {"votes_per_clip.csv": lambda f: votes_per_clip(f, mos_name="CMOS"),
+            "votes_per_cond.csv": per_cond,
+            "votes_per_worker.csv": lambda f: votes_per_worker(f, mos_name="CMOS")}
+
+
+def preference_tables(db: Session, test_id: int
+                      ) -> dict[str, Callable[[pd.DataFrame], pd.DataFrame]]:
+    """A/B and ranking files (no P.808 method): every answer as played, and per pair."""
+
+    def pairs(_frame: pd.DataFrame) -> pd.DataFrame:
+        answers = answers_frame(db, test_id)
+        return pairs_table(answers) if len(answers) else pd.DataFrame()
+
+    def per_worker(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[["rater", "clip", "condition", "pair_condition", "system_a", "system_b",
+                      "raw_score", "score", "choice", "role", "qc_status"]].rename(
+            columns={"rater": "worker", "clip": "pair"})
+
+    return {"pairs.csv": pairs, "votes_per_worker.csv": per_worker}
 
 
 def comparison_overview(db: Session, test_id: int, info: dict[str, Any],

@@ -3,10 +3,11 @@ and :class:`QcSettings` as ACR, with what differs for pairs:
 
 - Played to the end: A and B are played one after the other, so a vote's ``elapsed_ms``
   must cover ``min_listening_fraction`` of the two clips' durations *summed*.
-- CCR: the variance rule applies to the raw answers (the buttons the rater pressed: a rater
-  who always presses "much better" has zero variance, although the sign correction would
-  spread those answers over -3 and +3). A gold pair (degraded versus clean) is expected -3
-  after sign correction and may be off by ``gold_tolerance`` (default 1: -2 or -3).
+- CCR: the variance rule applies to the sign-corrected answers, as in P.808, whose CCR page
+  stores them corrected (a rater who always presses "much better" while the order changes
+  is not straight-lining on the processed-versus-reference scale). A gold pair (degraded
+  versus clean) is expected -3 after sign correction and may be off by ``gold_tolerance``
+  (default 1: -2 or -3).
 - A/B and ranking: the variance rule does not apply (a choice has no scale); a gold pair
   must be answered with the clean side ("none" is wrong too).
 - Trapping questions are not offered in comparison tests.
@@ -15,6 +16,7 @@ and :class:`QcSettings` as ACR, with what differs for pairs:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,9 +62,19 @@ def clean_side(si: SessionItem) -> str:
     return "A" if si.swapped else "B"
 
 
+PairJudge = Callable[[Vote, SessionItem, ListeningTestItem, str, bool],
+                     tuple[Answer, list[str]]]
+
+
 def decide_comparison(db: Session, rs: RatingSession, spec: ListeningTestSpec,
-                      settings: QcSettings) -> QcDecision:
-    """The P.808 decision on a comparison session (qualification is added by the caller)."""
+                      settings: QcSettings, judge: PairJudge) -> QcDecision:
+    """The P.808 decision on a comparison session (qualification is added by the caller).
+
+    Args:
+        judge: The method's reading of one answer: (vote, session item, test item, name,
+            played to the end) -> (the :class:`Answer` the P.808 rules see, extra reasons
+            the method adds, e.g. a wrong side chosen on a gold pair).
+    """
     rows = db.execute(
         select(Vote, SessionItem, ListeningTestItem)
         .join(SessionItem, Vote.session_item_id == SessionItem.id)
@@ -77,20 +89,9 @@ def decide_comparison(db: Session, rs: RatingSession, spec: ListeningTestSpec,
         seconds = durations[item.clip_id] + durations[item.pair_clip_id]
         played = pair_played_to_end(vote, si, seconds, spec)
         name = f"pair {item.sample_id} ({item.condition} vs {item.pair_condition})"
-        gold = item.role == ItemRole.GOLD.value
-        if spec.method == "ccr":
-            # processed (the item's clip) played first unless swapped
-            corrected = sign_corrected(int(vote.score), processed_first=not si.swapped)
-            answers.append(Answer(clip=name, score=float(corrected if gold else vote.score),
-                                  played_to_end=played, is_gold=gold,
-                                  expected=float(item.expected_score) if gold else None))
-        else:
-            answers.append(Answer(clip=name, score=0.0, played_to_end=played))
-            if gold and vote.choice != clean_side(si):
-                extra.append(f"gold {name} answered {vote.choice}, the clean side was "
-                             f"{clean_side(si)}")
-    if spec.method != "ccr":
-        settings = dataclasses.replace(settings, min_rating_variance=0.0)
+        answer, reasons = judge(vote, si, item, name, played)
+        answers.append(answer)
+        extra += reasons
     record = qc_record(db, rs, answers)
     if record.environment_pairs_total == 0:
         settings = dataclasses.replace(settings, min_environment_pairs_right=0)
@@ -99,3 +100,25 @@ def decide_comparison(db: Session, rs: RatingSession, spec: ListeningTestSpec,
         return decision
     status = "rejected" if decision.status == "rejected" else "not_used"
     return QcDecision(status=status, reasons=(*decision.reasons, *extra))
+
+
+def ccr_judge(vote: Vote, si: SessionItem, item: ListeningTestItem, name: str,
+              played: bool) -> tuple[Answer, list[str]]:
+    """A CCR answer as the P.808 rules see it: sign-corrected (processed versus reference),
+    which is what P.808's CCR page stores, so its straight-lining check sees it too."""
+    gold = item.role == ItemRole.GOLD.value
+    # processed (the item's clip) played first unless swapped
+    corrected = sign_corrected(int(vote.score), processed_first=not si.swapped)
+    return Answer(clip=name, score=float(corrected), played_to_end=played, is_gold=gold,
+                  expected=float(item.expected_score) if gold else None), []
+
+
+def choice_judge(vote: Vote, si: SessionItem, item: ListeningTestItem, name: str,
+                 played: bool) -> tuple[Answer, list[str]]:
+    """An A/B or ranking answer: no scale (the variance rule is off for these methods); a
+    gold pair must be answered with its clean side."""
+    extra = []
+    if item.role == ItemRole.GOLD.value and vote.choice != clean_side(si):
+        extra.append(f"gold {name} answered {vote.choice}, the clean side was "
+                     f"{clean_side(si)}")
+    return Answer(clip=name, score=0.0, played_to_end=played), extra

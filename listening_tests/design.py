@@ -38,7 +38,7 @@ from listening_tests.catalog import (
     stem,
 )
 from listening_tests.errors import Conflict, NotFound, SpecError
-from listening_tests.pairs import add_pair_items, resolve_pairs
+from listening_tests.methods import method_of
 from listening_tests.spec import ListeningTestSpec, valid_sections
 from listening_tests.stimuli import heavily_degraded, training_snrs, trapping_clip, with_noise
 
@@ -151,17 +151,8 @@ def create_test(db: Session, store: AudioStore,
                 check_gold_ids(db, gold, problems)
             raise SpecError(problems) from exc
     problems: list[str] = []
-    if spec.is_comparison:
-        rating, pairs = [], resolve_pairs(db, spec, problems)
-        if spec.gold.ids:
-            problems.append("gold.ids: comparison tests make their gold pairs themselves "
-                            "(gold.auto)")
-        if not problems and not pairs:
-            problems.append("pairs: the selection contains no pairs")
-    else:
-        rating, pairs = resolve_rating_clips(db, spec.clips, problems), []
-        if not problems and not rating:
-            problems.append("clips: the selection contains no clips")
+    method = method_of(spec.method)
+    plan = method.plan_items(db, spec, problems)
     gold_clips = check_gold_ids(db, spec.gold, problems) if spec.gold.ids else {}
     if problems:
         raise SpecError(problems)
@@ -177,12 +168,8 @@ def create_test(db: Session, store: AudioStore,
     db.flush()
     written: list[str] = []
     try:
-        if spec.is_comparison:
-            add_pair_items(db, store, test, spec, pairs, np.random.default_rng([seed, 0]),
-                           written)
-        else:
-            _add_items(db, store, test, spec, rating, gold_clips,
-                       np.random.default_rng([seed, 0]), written)
+        method.create_items(db, store, test, spec, plan, gold_clips,
+                            np.random.default_rng([seed, 0]), written)
     except BaseException:
         for sha in written:
             store.discard(sha)
@@ -190,9 +177,12 @@ def create_test(db: Session, store: AudioStore,
     return get_test(db, test.id)
 
 
-def _add_items(db: Session, store: AudioStore, test: ListeningTest,
-               spec: ListeningTestSpec, rating: list[RatingClip], gold_clips: dict[int, Clip],
-               rng: np.random.Generator, written: list[str]) -> None:
+def add_clip_items(db: Session, store: AudioStore, test: ListeningTest,
+                   spec: ListeningTestSpec, rating: list[RatingClip],
+                   gold_clips: dict[int, Clip], rng: np.random.Generator,
+                   written: list[str]) -> None:
+    """The items of a single-clip test: rating clips, gold (clean references expected 5,
+    heavily degraded ones expected 1), trapping clips and training clips, kept apart."""
     def item(clip_id: int, role: ItemRole, condition: str, sample_id: str,
              expected: int | None = None) -> None:
         db.add(ListeningTestItem(test_id=test.id, clip_id=clip_id, role=role.value,
@@ -211,13 +201,16 @@ def _add_items(db: Session, store: AudioStore, test: ListeningTest,
     # Clean references that are not rated themselves come first for gold and training.
     clean = [c for c in references if c not in rating_ids] + \
         [c for c in references if c in rating_ids]
+    gold_ids: set[int] = set()  # never also a training clip: raters would learn the answer
     if spec.gold.ids:
         for g in spec.gold.ids:
             item(g.clip, ItemRole.GOLD, "gold", stem(gold_clips[g.clip].name), g.expected)
+            gold_ids.add(g.clip)
     elif spec.gold.auto and spec.gold.count and spec.gold.per_session:
         n_clean = min((spec.gold.count + 1) // 2, len(clean))
         for clip_id in clean[:n_clean]:
             item(clip_id, ItemRole.GOLD, "gold", stem(db.get(Clip, clip_id).name), 5)
+            gold_ids.add(clip_id)
         bad_sources = (clean[n_clean:] + clean[:n_clean]) or sources
         picks = rng.permutation(len(bad_sources))
         for k in range(spec.gold.count - n_clean):
@@ -226,8 +219,11 @@ def _add_items(db: Session, store: AudioStore, test: ListeningTest,
                                                   parent.sample_rate, rng)
             if k >= len(picks):  # more bad gold than sources: vary the noise only
                 condition = {**condition, "variant": k}
-            made = generated(samples, parent, f"gold-bad_{stem(parent.name)}.flac", condition)
-            item(made.id, ItemRole.GOLD, "gold", stem(parent.name), 1)
+            # named after what it is now: a degraded "x_clean" must not export as x_clean
+            degraded = f"{stem(parent.name)}_degraded"
+            made = generated(samples, parent, f"gold-bad_{degraded}.flac", condition)
+            item(made.id, ItemRole.GOLD, "gold", degraded, 1)
+            gold_ids.add(made.id)
     if spec.trapping.enabled and spec.trapping.per_session:
         picks = rng.permutation(len(rating))
         for score in range(1, 6):
@@ -236,12 +232,13 @@ def _add_items(db: Session, store: AudioStore, test: ListeningTest,
             made = generated(samples, parent, f"trap-{score}_{stem(parent.name)}.flac",
                              {"trap": True, "requested_score": score})
             item(made.id, ItemRole.TRAP, "trap", stem(parent.name), score)
-    training_sources = [c for c in clean if c not in rating_ids] or clean or sources
+    training_sources = [c for c in clean if c not in rating_ids and c not in gold_ids] or \
+        [c for c in clean if c not in gold_ids] or clean or sources
     order = rng.permutation(len(training_sources))
     for k, snr_db in enumerate(training_snrs(spec.training.count)):
         parent = db.get(Clip, training_sources[int(order[k % len(order)])])
-        if snr_db is None and parent.id in rating_ids:
-            snr_db = 40.0  # never play a rating clip as a training clip
+        if snr_db is None and (parent.id in rating_ids or parent.id in gold_ids):
+            snr_db = 40.0  # never play a rating or gold clip itself as a training clip
         if snr_db is None:
             item(parent.id, ItemRole.TRAINING, "training", stem(parent.name))
             continue

@@ -11,6 +11,7 @@ Which clip plays as A is drawn per session item at session start and stored
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,16 +54,6 @@ def choices(spec: ListeningTestSpec) -> list[dict[str, str]]:
     return out
 
 
-def test_fields(spec: ListeningTestSpec) -> dict[str, Any]:
-    """``test.scale`` (CCR) or ``test.choices`` (A/B, ranking) and the question."""
-    if spec.method == "ccr":
-        return {"scale": [dict(s) for s in CCR_SCALE], "question": CCR_QUESTION}
-    return {"choices": choices(spec), "question": AB_QUESTION}
-
-
-test_fields.__test__ = False  # a service, not a pytest test
-
-
 def _as_pairs(candidates: list[assignment.Candidate]) -> list[assignment.Candidate]:
     """Candidates keyed by item rather than clip: a reference clip sits in many pairs, and
     what a rater must not get twice is the pair."""
@@ -76,9 +67,21 @@ def heard_items(db: Session, rater_id: int) -> set[int]:
         RatingSession.rater_id == rater_id)))
 
 
+def choose_pairs(db: Session, test: ListeningTest, spec: ListeningTestSpec,
+                 candidates: list[assignment.Candidate], heard: set[int],
+                 rng: np.random.Generator) -> list[int]:
+    """The least-answered pairs this rater has not had (the default choice)."""
+    return [c.item_id for c in assignment.choose_rating_items(
+        candidates, spec.clips_per_session, target=spec.votes_per_clip, heard=heard, rng=rng)]
+
+
 def assign_pairs(db: Session, test: ListeningTest, spec: ListeningTestSpec, rater: Rater,
-                 rng: np.random.Generator, cutoff: datetime) -> list[int]:
+                 rng: np.random.Generator, cutoff: datetime, *,
+                 choose: Callable[..., list[int]] = choose_pairs) -> list[int]:
     """The rating and gold items of a new comparison session (item ids, unordered).
+
+    ``choose`` picks the rating pairs (:func:`choose_pairs`, or the method's own, such as
+    ranking's adaptive :func:`ranking_pairs`).
 
     Raises:
         Conflict: no pair is left for this rater (every pair at its target, or heard).
@@ -86,12 +89,7 @@ def assign_pairs(db: Session, test: ListeningTest, spec: ListeningTestSpec, rate
     counts = assignment.item_counts(db, test.id, cutoff)
     heard = heard_items(db, rater.id)
     candidates = _as_pairs(assignment.load_candidates(db, test.id, ItemRole.RATING, counts))
-    if spec.method == "ranking":
-        picked = _ranking_pairs(db, test, spec, candidates, heard, rng)
-    else:
-        picked = [c.item_id for c in assignment.choose_rating_items(
-            candidates, spec.clips_per_session, target=spec.votes_per_clip, heard=heard,
-            rng=rng)]
+    picked = choose(db, test, spec, candidates, heard, rng)
     if not picked:
         raise Conflict(NO_PAIRS_LEFT)
     gold = assignment.choose_control_items(
@@ -100,7 +98,7 @@ def assign_pairs(db: Session, test: ListeningTest, spec: ListeningTestSpec, rate
     return picked + [c.item_id for c in gold]
 
 
-def _ranking_pairs(db: Session, test: ListeningTest, spec: ListeningTestSpec,
+def ranking_pairs(db: Session, test: ListeningTest, spec: ListeningTestSpec,
                    candidates: list[assignment.Candidate], heard: set[int],
                    rng: np.random.Generator) -> list[int]:
     from listening_tests.comparison_results import answers_frame  # pandas: load late
@@ -137,11 +135,13 @@ def draw_order(rng: np.random.Generator) -> bool:
     return bool(rng.random() < 0.5)
 
 
-def item_entry(si: SessionItem, base: str, spec: ListeningTestSpec) -> dict[str, Any]:
-    """The URLs of a pair item in the session body."""
+def item_entry(si: SessionItem, base: str, spec: ListeningTestSpec, *,
+               offers_original: bool) -> dict[str, Any]:
+    """The URLs of a pair item in the session body (``offers_original``: the method may
+    offer the clean reference as a third, open sample when the spec asks for it)."""
     url = f"{base}/items/{si.public_id}/audio"
     entry = {"audio_url_a": f"{url}?side=a", "audio_url_b": f"{url}?side=b"}
-    if spec.pairs is not None and spec.pairs.show_original and spec.method != "ccr":
+    if offers_original and spec.pairs is not None and spec.pairs.show_original:
         entry["original_url"] = f"{url}?side=original"
     return entry
 

@@ -35,7 +35,6 @@ from listening_tests.catalog import (
 from listening_tests.spec import ClipSelection, ListeningTestSpec, PairSelection
 from listening_tests.stimuli import heavily_degraded, training_snrs, with_noise
 
-CCR_GOLD_EXPECTED = -3  # sign-corrected (degraded versus clean); tolerance applies
 CLEAN = "clean"
 
 
@@ -76,7 +75,7 @@ def resolve_pairs(db: Session, spec: ListeningTestSpec, problems: list[str]) -> 
     if sel.explicit:
         return _explicit(db, sel, problems)
     names = list(sel.systems)
-    if spec.method == "ccr" and sel.reference and sel.reference != CLEAN:
+    if sel.reference and sel.reference != CLEAN:  # only a method with a reference has one
         names.append(sel.reference)
     inner: list[str] = []
     outputs = resolve_rating_clips(db, ClipSelection(dataset=sel.dataset, systems=tuple(names)),
@@ -87,7 +86,7 @@ def resolve_pairs(db: Session, spec: ListeningTestSpec, problems: list[str]) -> 
         by_input.setdefault(r.source_clip_id, {})[r.condition] = r
     pairs: list[Pair] = []
     for per_system in by_input.values():
-        if spec.method == "ccr":
+        if sel.reference:  # each system against the reference
             for name in sel.systems:
                 out = per_system.get(name)
                 if out is None:
@@ -138,8 +137,12 @@ def _explicit(db: Session, sel: PairSelection, problems: list[str]) -> list[Pair
 
 def add_pair_items(db: Session, store: AudioStore, test: ListeningTest,
                    spec: ListeningTestSpec, pairs: list[Pair], rng: np.random.Generator,
-                   written: list[str]) -> None:
-    """Store the rating pairs, the gold pairs and the training pairs of a comparison test."""
+                   written: list[str], *, gold_expected: int | None = None) -> None:
+    """Store the rating pairs, the gold pairs and the training pairs of a comparison test.
+
+    ``gold_expected`` is the score a gold pair (degraded versus clean) expects, for methods
+    that answer with a score (CCR: -3); a choice method checks the clean side instead.
+    """
     def item(p: Pair, role: ItemRole, expected: int | None = None) -> None:
         db.add(ListeningTestItem(test_id=test.id, clip_id=p.clip_id, role=role.value,
                                  condition=p.condition, sample_id=p.sample_id,
@@ -162,9 +165,8 @@ def add_pair_items(db: Session, store: AudioStore, test: ListeningTest,
             made = add_generated_clip(db, store, samples, parent.sample_rate,
                                       name=f"gold-bad_{stem(parent.name)}.flac", parent=parent,
                                       condition=condition, written=written)
-            expected = CCR_GOLD_EXPECTED if spec.method == "ccr" else None
             item(Pair(made.id, "gold-degraded", parent.id, CLEAN, stem(parent.name),
-                      parent.id), ItemRole.GOLD, expected)
+                      parent.id), ItemRole.GOLD, gold_expected)
     for k, snr_db in enumerate(training_snrs(spec.training.count)):
         parent = db.get(Clip, clean[int(order[k % len(order)])])
         if snr_db is None:

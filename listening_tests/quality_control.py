@@ -13,13 +13,15 @@ with the other raters (:func:`rater_correlation_floor`) and vote outliers (:func
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from listening_tests.statistics import rater_reliability
+from listening_tests.statistics import p808_inter_rater_reliability, rater_reliability
 from listening_tests.votes import rating_votes
 
 Status = Literal["accepted", "rejected", "not_used"]
@@ -36,6 +38,9 @@ class Answer:
         is_gold: A gold question: a clip whose rating is known (clearly excellent or bad).
         is_trap: A trapping question: a clip that asks the rater to select a given answer.
         expected: The known score of a gold clip or the requested answer of a trapping clip.
+        allowed: The answers a trapping question takes as right, where more than
+            ``expected`` is (P.808's DCR: an identical pair answered 4 or 5); empty: exactly
+            ``expected``.
     """
 
     clip: str
@@ -44,6 +49,7 @@ class Answer:
     is_gold: bool = False
     is_trap: bool = False
     expected: float | None = None
+    allowed: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.is_gold and self.is_trap:
@@ -87,7 +93,8 @@ class QcSettings:
     """Thresholds of the P.808 rules; defaults are the P.808 toolkit's.
 
     Attributes:
-        min_rating_variance: Sessions whose rating variance (ddof=1) is below this are not used.
+        min_rating_variance: Sessions whose rating variance (ddof=1, exact arithmetic) is below
+            this are not used; 0 turns the rule off.
         gold_tolerance: A gold answer may differ from the known score by this much.
         min_environment_pairs_right: Fewer correct environment pairs than this: not used.
         max_sessions_per_rater: More sessions than this by one rater: rejected (the toolkit's
@@ -124,21 +131,49 @@ def _num(x: float) -> str:
     return f"{x:.3g}"
 
 
+def rating_variance(scores: Sequence[float]) -> Fraction | None:
+    """Sample variance (ddof=1) of a session's ratings on exact arithmetic; None below 2.
+
+    ``(n * sum(x^2) - sum(x)^2) / (n * (n - 1))`` over fractions: the scores are integers (or
+    exact binary floats), so the result is exact. Nine 4s and one 5 give exactly 1/10, where
+    ``np.var(..., ddof=1)`` gives 0.09999999999999999 and would drop the session at P.808's
+    ``variance >= 0.1`` rule, which its parser (``statistics.variance``) passes.
+    """
+    xs = [Fraction(x) for x in scores]
+    n = len(xs)
+    if n < 2:
+        return None
+    total = sum(xs, Fraction(0))
+    total_sq = sum((x * x for x in xs), Fraction(0))
+    return (n * total_sq - total * total) / (n * (n - 1))
+
+
+def passes_variance_rule(scores: Sequence[float], min_variance: float) -> bool:
+    """P.808's ``variance >= min_variance``, decided exactly (the threshold is read as the
+    decimal it is written as: 0.1 is 1/10). Fewer than two ratings fail, as in P.808's parser,
+    whose variance of such a session is -1."""
+    variance = rating_variance(scores)
+    return variance is not None and variance >= Fraction(str(min_variance))
+
+
 def _reject_reasons(record: SessionRecord, settings: QcSettings) -> list[str]:
     reasons = []
-    unplayed = [a.clip for a in record.answers if not a.played_to_end]
+    # one clip may carry several answers (P.835: one per scale); count clips
+    unplayed = list(dict.fromkeys(a.clip for a in record.answers if not a.played_to_end))
+    clips = len({a.clip for a in record.answers})
     if unplayed:
         reasons.append(
-            f"{len(unplayed)} of {len(record.answers)} clips not played to the end "
+            f"{len(unplayed)} of {clips} clips not played to the end "
             f"({', '.join(map(str, unplayed))})"
         )
     if not record.stereo_check_passed:
         reasons.append("setup check failed: stereo check (both earphones) not passed")
     for a in record.answers:
-        if a.is_trap and a.expected is not None and a.score != a.expected:
+        right = a.allowed or (a.expected,)
+        if a.is_trap and a.expected is not None and a.score not in right:
+            wanted = " or ".join(_num(x) for x in right)
             reasons.append(
-                f"trapping question {a.clip} answered {_num(a.score)}, expected {_num(a.expected)}"
-            )
+                f"trapping question {a.clip} answered {_num(a.score)}, expected {wanted}")
     limit = settings.max_sessions_per_rater
     if limit is not None and record.rater_sessions > limit:
         reasons.append(
@@ -150,13 +185,13 @@ def _reject_reasons(record: SessionRecord, settings: QcSettings) -> list[str]:
 def _not_used_reasons(record: SessionRecord, settings: QcSettings) -> list[str]:
     reasons = []
     ratings = [a.score for a in record.answers if not (a.is_gold or a.is_trap)]
-    if len(ratings) >= 2:
-        variance = float(np.var(ratings, ddof=1))
-        if variance < settings.min_rating_variance:
-            reasons.append(
-                f"rating variance {_num(variance)} < {_num(settings.min_rating_variance)} "
-                "(straight-lining)"
-            )
+    if settings.min_rating_variance > 0 and not passes_variance_rule(
+            ratings, settings.min_rating_variance):
+        variance = rating_variance(ratings)
+        shown = "undefined (fewer than 2 ratings)" if variance is None else _num(float(variance))
+        reasons.append(
+            f"rating variance {shown} < {_num(settings.min_rating_variance)} (straight-lining)"
+        )
     for a in record.answers:
         if a.is_gold and a.expected is not None:
             off = abs(a.score - a.expected)
@@ -178,8 +213,8 @@ def evaluate_session(record: SessionRecord, settings: QcSettings | None = None) 
     """Decide whether a session is accepted, rejected or paid but not used.
 
     Every rule is checked and every broken rule reported, so a rater and the researcher see the
-    whole story; a reject reason outranks a not-used reason for the status. The variance rule
-    needs at least two rating answers and is skipped otherwise.
+    whole story; a reject reason outranks a not-used reason for the status. As in P.808's
+    parser, a session with fewer than two rating answers fails the variance rule.
 
     Args:
         record: The session's answers and setup-check results.
@@ -255,5 +290,27 @@ def rater_correlation_floor(votes: pd.DataFrame, min_correlation: float) -> pd.D
         if flag
         else ""
         for r, n, flag in zip(out["r"], out["n_paired"], below, strict=True)
+    ]
+    return out
+
+
+def rater_irr_floor(votes: pd.DataFrame, min_irr: float) -> pd.DataFrame:
+    """Flag raters below P.808's ``rater_min_irr`` on P.808's inter-rater reliability.
+
+    As in P.808's parser, a rater whose reliability is undefined (P.808 writes -2: fewer than
+    two clips with three votes in common, or no spread) falls below any floor.
+
+    Returns:
+        :func:`listening_tests.statistics.p808_inter_rater_reliability`'s frame plus
+        ``below_floor`` (bool) and ``reason`` (a sentence for flagged raters, "" otherwise).
+    """
+    out = p808_inter_rater_reliability(votes)
+    irr = out["irr"].to_numpy(dtype=float)
+    below = np.isnan(irr) | (irr < min_irr)
+    out["below_floor"] = below
+    out["reason"] = [
+        (f"P.808 inter-rater reliability {'undefined' if np.isnan(r) else _num(r)} "
+         f"< {_num(min_irr)} over {n} clips") if flag else ""
+        for r, n, flag in zip(irr, out["n_samples"], below, strict=True)
     ]
     return out

@@ -35,11 +35,17 @@ from db.models import (
     utcnow,
 )
 from listening_tests.design import get_test, load_test, spec_of
-from listening_tests.quality_control import rater_correlation_floor, vote_outliers
+from listening_tests.methods import method_of
+from listening_tests.quality_control import (
+    rater_correlation_floor,
+    rater_irr_floor,
+    vote_outliers,
+)
 from listening_tests.review import list_overrides
 from listening_tests.session_state import status_of
 from listening_tests.spec import ListeningTestSpec
 from listening_tests.statistics import (
+    p808_inter_rater_reliability,
     pairwise_differences,
     per_clip,
     per_condition,
@@ -50,7 +56,7 @@ from listening_tests.votes import VOTE_COLUMNS
 
 FRAME_COLUMNS = (*VOTE_COLUMNS, "role", "clip_id", "clip_name", "sample_id", "wav_path",
                  "expected_score", "played_to_end", "elapsed_ms", "voted_at", "session",
-                 "session_id", "session_state", "qc_status", "vote_id")
+                 "session_id", "session_state", "qc_status", "vote_id", "scale")
 
 
 def _safe(text: str) -> str:
@@ -72,9 +78,12 @@ def export_names(items: list[ListeningTestItem]) -> dict[int, str]:
     return names
 
 
-def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
-                ) -> pd.DataFrame:
+def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True,
+                scale: str | None = None) -> pd.DataFrame:
     """Every vote of a test, one row each, training and unfinished sessions included.
+
+    ``scale``: only the answers on that scale (a P.835 item holds one per scale); the
+    optional cross-session checks then judge raters on that scale.
 
     Statistics must filter ``role != "training"`` first (:func:`statistics_frame`).
     Columns: :data:`FRAME_COLUMNS`; ``clip`` is the item's export name.
@@ -93,7 +102,9 @@ def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
         .join(Rater, RatingSession.rater_id == Rater.id)
         .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
         .join(Clip, ListeningTestItem.clip_id == Clip.id)
-        .where(RatingSession.test_id == test_id).order_by(Vote.id)).all()
+        .where(RatingSession.test_id == test_id,
+               *([Vote.scale == scale] if scale is not None else []))
+        .order_by(Vote.id)).all()
     by_id = {i.id: i for i in items}
     records = []
     for vote, item_id, rs, rater, clip_name in rows:
@@ -111,7 +122,7 @@ def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
             "expected_score": item.expected_score, "played_to_end": vote.played_to_end,
             "elapsed_ms": vote.elapsed_ms, "voted_at": vote.created_at, "session": rs.token,
             "session_id": rs.id, "session_state": rs.state, "qc_status": rs.qc_status,
-            "vote_id": vote.id})
+            "vote_id": vote.id, "scale": vote.scale})
     frame = pd.DataFrame.from_records(records, columns=list(FRAME_COLUMNS))
     frame = frame.astype({c: bool for c in ("is_gold", "is_trap", "accepted", "used",
                                             "played_to_end")})
@@ -122,11 +133,15 @@ def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
 
 
 def _optional_checks(frame: pd.DataFrame, spec: ListeningTestSpec) -> pd.DataFrame:
-    """Leave out raters below the correlation floor and outlier votes (when configured)."""
+    """Leave out raters below the correlation floors and outlier votes (when configured)."""
     qc = spec.quality_control
     rated = frame["role"] != ItemRole.TRAINING.value
     if qc.min_rater_correlation is not None and rated.any():
         flags = rater_correlation_floor(frame[rated], qc.min_rater_correlation)
+        low = set(flags.index[flags["below_floor"]])
+        frame.loc[frame["rater"].isin(low), "used"] = False
+    if qc.min_rater_irr is not None and rated.any():
+        flags = rater_irr_floor(frame[rated], qc.min_rater_irr)
         low = set(flags.index[flags["below_floor"]])
         frame.loc[frame["rater"].isin(low), "used"] = False
     if qc.outlier_z is not None and rated.any():
@@ -152,7 +167,8 @@ def _num(value: Any) -> float | int | None:
 def _summary(row: pd.Series | None) -> dict[str, Any]:
     if row is None:
         return {"n": 0, "mos": None, "std": None, "ci95": None}
-    return {k: _num(row[k]) for k in ("n", "mos", "std", "ci95")}
+    # a row of the summary frame is a float Series: n comes back as 3.0, a count is an int
+    return {"n": int(row["n"]), **{k: _num(row[k]) for k in ("mos", "std", "ci95")}}
 
 
 def test_results(db: Session, test_id: int, *, now: datetime | None = None) -> dict[str, Any]:
@@ -164,11 +180,18 @@ def test_results(db: Session, test_id: int, *, now: datetime | None = None) -> d
     Raises:
         NotFound: no such test.
     """
-    if load_test(db, test_id).method != "acr":
-        from listening_tests.comparison_results import comparison_results
+    method = method_of(load_test(db, test_id).method)
+    return method.results(db, test_id, session_counts(db, test_id, now))
 
-        return comparison_results(db, test_id, session_counts(db, test_id, now))
-    frame = statistics_frame(votes_frame(db, test_id))
+
+test_results.__test__ = False  # a service, not a pytest test
+
+
+def clip_results(db: Session, test_id: int, counts: dict[str, int], *,
+                 scale: str | None = None) -> dict[str, Any]:
+    """:func:`test_results` of a single-clip test (ACR and kin), on one ``scale`` of a
+    multi-scale method."""
+    frame = statistics_frame(votes_frame(db, test_id, scale=scale))
     items = db.execute(select(ListeningTestItem, Clip.name)
                        .join(Clip, ListeningTestItem.clip_id == Clip.id).where(
         ListeningTestItem.test_id == test_id, ListeningTestItem.role == ItemRole.RATING.value)
@@ -184,10 +207,7 @@ def test_results(db: Session, test_id: int, *, now: datetime | None = None) -> d
     systems = [{"system": system, **_summary(system_stats.loc[system]
                                             if system in system_stats.index else None)}
                for system in sorted({item.condition for item, _ in items})]
-    return {"clips": clips, "systems": systems, "sessions": session_counts(db, test_id, now)}
-
-
-test_results.__test__ = False  # a service, not a pytest test
+    return {"clips": clips, "systems": systems, "sessions": counts}
 
 
 def session_counts(db: Session, test_id: int, now: datetime | None = None) -> dict[str, int]:
@@ -248,8 +268,9 @@ def test_overview(db: Session, test_id: int, *, now: datetime | None = None,
     ``clean_vote_share`` (share of submitted rating votes that enter statistics),
     ``reasons`` (count per broken rule over decided sessions), ``systems`` (MOS, std, n,
     ci95 and the mean of each objective metric stored for the system's clips),
-    ``pairwise`` (Welch + Holm per system pair), ``raters`` (correlation with the others'
-    clip MOS), ``split_half`` (Spearman-Brown reliability of the system MOS), and
+    ``pairwise`` (Welch + Holm per system pair), ``raters`` (r: correlation with the others'
+    clip MOS; irr_p808 over n_irr_clips: P.808's inter-rater reliability), ``split_half``
+    (Spearman-Brown reliability of the system MOS), and
     ``overrides`` (the log).
 
     Raises:
@@ -257,10 +278,19 @@ def test_overview(db: Session, test_id: int, *, now: datetime | None = None,
     """
     info = get_test(db, test_id)
     results = test_results(db, test_id, now=now)
-    if info.method != "acr":
-        return {"test": info.to_dict(), **results,
-                "overrides": [o.__dict__ for o in list_overrides(db, test_id)]}
-    frame = statistics_frame(votes_frame(db, test_id))
+    return method_of(info.method).overview(db, test_id, info, results, now=now,
+                                           n_splits=n_splits)
+
+
+test_overview.__test__ = False  # a service, not a pytest test
+
+
+def clip_overview(db: Session, test_id: int, info: Any, results: dict[str, Any], *,
+                  now: datetime | None, n_splits: int, scale: str | None = None
+                  ) -> dict[str, Any]:
+    """:func:`test_overview` of a single-clip test (ACR and kin); a multi-scale method's
+    vote counts, agreement and reliability are read on ``scale``."""
+    frame = statistics_frame(votes_frame(db, test_id, scale=scale))
     submitted = frame[(frame["session_state"] == SessionState.SUBMITTED.value)
                       & ~frame["is_gold"] & ~frame["is_trap"]]
     spec, now = spec_of(load_test(db, test_id)), now or utcnow()
@@ -276,7 +306,9 @@ def test_overview(db: Session, test_id: int, *, now: datetime | None = None,
         reasons.update({reason_kind(r) for r in rs.qc_reasons or []})
     systems = _with_objective(db, test_id, results["systems"])
     pairwise = pairwise_differences(frame).to_dict("records") if len(frame) else []
-    raters = rater_reliability(frame).reset_index().to_dict("records") if len(frame) else []
+    raters = rater_reliability(frame).join(p808_inter_rater_reliability(frame)).rename(
+        columns={"irr": "irr_p808", "n_samples": "n_irr_clips"}).reset_index().to_dict(
+        "records") if len(frame) else []
     split = split_half_reliability(frame, np.random.default_rng(info.id), n_splits) \
         if len(frame) else float("nan")
     return {
@@ -288,9 +320,6 @@ def test_overview(db: Session, test_id: int, *, now: datetime | None = None,
         "split_half": _num(split),
         "overrides": [o.__dict__ for o in list_overrides(db, test_id)],
     }
-
-
-test_overview.__test__ = False  # a service, not a pytest test
 
 
 def _clean(value: Any) -> Any:

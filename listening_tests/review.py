@@ -10,7 +10,6 @@ override is logged as its own row.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,10 +32,10 @@ from db.models import (
     utcnow,
 )
 from listening_tests import checks
-from listening_tests.comparison_review import decide_comparison
 from listening_tests.design import spec_of
 from listening_tests.errors import Conflict, Invalid, NotFound
-from listening_tests.quality_control import Answer, QcDecision, SessionRecord, evaluate_session
+from listening_tests.methods import method_of
+from listening_tests.quality_control import Answer, QcDecision, SessionRecord
 from listening_tests.session_state import is_stale, lock_session, qc_record
 from listening_tests.spec import ListeningTestSpec
 
@@ -94,8 +93,14 @@ def finish_session(db: Session, token: Any, *, now: datetime | None = None
     return finished_body(test)
 
 
-def session_record(db: Session, rs: RatingSession, spec: ListeningTestSpec) -> SessionRecord:
-    """What quality control needs to know about a session, from its rows."""
+def session_record(db: Session, rs: RatingSession, spec: ListeningTestSpec, *,
+                   control_scale: str | None = None) -> SessionRecord:
+    """What quality control needs to know about a session, from its rows.
+
+    An item may hold one answer per scale (P.835): every answer of a rating item counts
+    towards the variance rule (P.808 pools the scales), while a gold or trapping item is
+    judged on ``control_scale`` alone (P.808: the overall scale); None: its only answer.
+    """
     rows = db.execute(
         select(Vote, SessionItem, ListeningTestItem, Clip)
         .join(SessionItem, Vote.session_item_id == SessionItem.id)
@@ -105,6 +110,9 @@ def session_record(db: Session, rs: RatingSession, spec: ListeningTestSpec) -> S
         .order_by(SessionItem.position)).all()
     answers = []
     for vote, si, item, clip in rows:
+        control = item.role in (ItemRole.GOLD.value, ItemRole.TRAP.value)
+        if control and control_scale is not None and vote.scale != control_scale:
+            continue
         answers.append(Answer(
             clip=clip.name, score=float(vote.score),
             played_to_end=played_to_end(vote, si, clip, spec),
@@ -133,14 +141,7 @@ def played_to_end(vote: Vote, item: SessionItem, clip: Clip, spec: ListeningTest
 def decide(db: Session, rs: RatingSession, spec: ListeningTestSpec) -> QcDecision:
     """The P.808 decision on a session, plus the rater's qualification (a rater who does
     not meet it is paid but not used: the answers were honest, the listener unsuitable)."""
-    settings = spec.qc_settings
-    if spec.is_comparison:
-        decision = decide_comparison(db, rs, spec, settings)
-    else:
-        record = session_record(db, rs, spec)
-        if record.environment_pairs_total == 0:
-            settings = dataclasses.replace(settings, min_environment_pairs_right=0)
-        decision = evaluate_session(record, settings)
+    decision = method_of(spec.method).decide(db, rs, spec, spec.qc_settings)
     rater = db.get(Rater, rs.rater_id)
     if spec.checks.qualification and rater.qualified is False:
         failed = [q["text"] for q in checks.QUALIFICATION_QUESTIONS

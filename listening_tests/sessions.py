@@ -38,6 +38,7 @@ from db.store import AudioStore
 from listening_tests import assignment, checks, pair_sessions
 from listening_tests.design import load_test, spec_of
 from listening_tests.errors import Conflict, Invalid, NotFound
+from listening_tests.methods import Answer, method_of
 from listening_tests.session_state import CLOSED_MESSAGE, find_session, status_of, touch
 from listening_tests.spec import ListeningTestSpec
 
@@ -115,9 +116,10 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
     """
     now = now or utcnow()
     participant = check_participant_id(participant_id)
-    load_test(db, test_id)
-    db.execute(update(ListeningTest).where(ListeningTest.id == test_id)
-               .values(sessions_started=ListeningTest.sessions_started))  # the start lock
+    resumed = _live_session(db, load_test(db, test_id), participant, now)
+    if resumed is not None:  # a reload or a second browser: no lock needed to read
+        return StartedSession(resumed.token, False, session_body(db, resumed, now=now))
+    lock_test_for_start(db, test_id)
     test = db.get(ListeningTest, test_id, populate_existing=True)
     if test.status == ListeningTestStatus.DRAFT.value:
         raise Conflict("this test is not open yet; thank you for your interest")
@@ -146,8 +148,8 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
         raise Conflict(f"you have taken the {limit} session{'s' if limit != 1 else ''} this "
                        "test allows per participant; thank you for your interest")
     rng = rng or np.random.default_rng([test.seed, test.sessions_started + 1])
-    items = (pair_sessions.assign_pairs(db, test, spec, rater, rng, cutoff)
-             if spec.is_comparison else _assign(db, test, spec, rater, rng, cutoff))
+    method = method_of(spec.method)
+    items = method.assign(db, test, spec, rater, rng, cutoff)
     retrain_after = timedelta(minutes=spec.training.retrain_after_minutes)
     trained_recently = any(s.finished_at and s.finished_at >= now - retrain_after
                            for s in submitted)
@@ -162,8 +164,7 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
                        last_activity_at=now)
     rs.items = [SessionItem(test_item_id=item_id, position=position,
                             public_id=secrets.token_urlsafe(12),
-                            swapped=pair_sessions.draw_order(rng) if spec.is_comparison
-                            else None)
+                            swapped=method.draw_order(rng))
                 for position, item_id in enumerate(order)]
     db.add(rs)
     test.sessions_started += 1
@@ -171,8 +172,35 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
     return StartedSession(rs.token, True, session_body(db, rs, now=now))
 
 
-def _assign(db: Session, test: ListeningTest, spec: ListeningTestSpec, rater: Rater,
-            rng: np.random.Generator, cutoff: datetime) -> list[int]:
+def lock_test_for_start(db: Session, test_id: int) -> None:
+    """Serialise session starts of one test until this transaction ends: a row lock on the
+    test (PostgreSQL: across every worker process; SQLite: its one writer), so counting the
+    clips' places and taking them is one step and no clip goes beyond its target."""
+    db.execute(update(ListeningTest).where(ListeningTest.id == test_id)
+               .values(sessions_started=ListeningTest.sessions_started))
+
+
+def _live_session(db: Session, test: ListeningTest, participant: str, now: datetime
+                  ) -> RatingSession | None:
+    """The participant's session in progress and not abandoned, read without locking (a
+    session, once made, only ever leaves that state), or None."""
+    if test.status != ListeningTestStatus.OPEN.value:
+        return None  # the locked path gives the reason
+    found = db.scalar(select(RatingSession).join(Rater, Rater.id == RatingSession.rater_id)
+                      .where(Rater.test_id == test.id, Rater.external_id == participant,
+                             RatingSession.state == SessionState.IN_PROGRESS.value))
+    if found is None or status_of(found, spec_of(test), now) != SessionState.IN_PROGRESS.value:
+        return None
+    return found
+
+
+def assign_clips(db: Session, test: ListeningTest, spec: ListeningTestSpec, rater: Rater,
+                 rng: np.random.Generator, cutoff: datetime) -> list[int]:
+    """The rating, gold and trapping items of a new single-clip session (item ids).
+
+    Raises:
+        Conflict: no clip is left for this rater.
+    """
     counts = assignment.item_counts(db, test.id, cutoff)
     heard = assignment.heard_clips(db, rater.id)
     rating = assignment.choose_rating_items(
@@ -202,9 +230,12 @@ def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None
     base = f"{API_PREFIX}/sessions/{rs.token}"
     answered_checks = set(db.scalars(select(CheckAnswer.check_id).where(
         CheckAnswer.session_id == rs.id)))
-    answers = {item_id: (score, choice) for item_id, score, choice in db.execute(
-        select(Vote.session_item_id, Vote.score, Vote.choice).where(
-            Vote.session_id == rs.id)).all()}
+    method = method_of(spec.method)
+    answers: dict[int, list[Answer]] = {}
+    for item_id, stimulus, scale, score, choice in db.execute(
+            select(Vote.session_item_id, Vote.stimulus, Vote.scale, Vote.score, Vote.choice)
+            .where(Vote.session_id == rs.id).order_by(Vote.id)).all():
+        answers.setdefault(item_id, []).append(Answer(scale, score, choice, stimulus))
     placed = db.execute(select(SessionItem, ListeningTestItem.role)
                         .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
                         .where(SessionItem.session_id == rs.id)
@@ -214,14 +245,10 @@ def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None
         entry: dict[str, Any] = {
             "item": si.public_id,
             "phase": "training" if role == ItemRole.TRAINING.value else "rating"}
-        if spec.is_comparison:
-            entry.update(pair_sessions.item_entry(si, base, spec))
-        else:
-            entry["audio_url"] = f"{base}/items/{si.public_id}/audio"
+        entry.update(method.item_entry(si, base, spec))
         entry["answered"] = si.id in answers
         if si.id in answers:
-            score, choice = answers[si.id]
-            entry.update({"choice": choice} if choice is not None else {"score": score})
+            entry.update(method.shown_answer(answers[si.id]))
         items.append(entry)
     body: dict[str, Any] = {
         "session": rs.token,
@@ -229,8 +256,7 @@ def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None
         "test": {"id": test.id, "name": test.name, "method": test.method,
                  "platform": test.platform,
                  "instructions": spec.instructions or default_instructions(spec),
-                 **(pair_sessions.test_fields(spec) if spec.is_comparison else
-                    {"scale": [dict(s) for s in ACR_SCALE], "question": ACR_QUESTION})},
+                 **method.page_fields(spec, rs)},
         "checks": checks.describe(rs.setup, answered_checks, base),
         "items": items,
         "progress": {"answered": len(answers), "total": len(items)},

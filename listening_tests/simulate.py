@@ -146,31 +146,19 @@ class _Driver:
 
     async def vote(self, model: RaterModel, outcome: SessionOutcome,
                    item: dict[str, Any], test: dict[str, Any]) -> bool:
-        """Listen to an item (both sides of a pair, A then B), think, vote; False when the
-        session cannot go on."""
-        if "audio_url_a" in item:
-            return await self.compare(model, outcome, item, test)
-        audio = None if self.expired() else await self.audio(item["audio_url"], "item audio")
-        if audio is None:
-            return False
-        score, elapsed_ms = model.score(audio), flac_duration_ms(audio) + model.decision_ms()
-        return await self.send(outcome, item, {"score": score}, elapsed_ms)
+        """Listen to an item's stimuli (A then B for two), think, and answer as the test's
+        method says a rater answers; False when the session cannot go on."""
+        from listening_tests.methods import method_of
 
-    async def compare(self, model: RaterModel, outcome: SessionOutcome,
-                      item: dict[str, Any], test: dict[str, Any]) -> bool:
-        """A pair item: fetch A and B, answer on the CCR scale or choose a side."""
-        sides = []
-        for key in ("audio_url_a", "audio_url_b"):
+        keys = ("audio_url_a", "audio_url_b") if "audio_url_a" in item else ("audio_url",)
+        stimuli = []
+        for key in keys:
             audio = None if self.expired() else await self.audio(item[key], "item audio")
             if audio is None:
                 return False
-            sides.append(audio)
-        elapsed_ms = sum(flac_duration_ms(a) for a in sides) + model.decision_ms()
-        if "scale" in test:
-            answer: dict[str, Any] = {"score": model.compare(*sides)}
-        else:
-            allow_none = any(c.get("value") == "none" for c in test.get("choices", []))
-            answer = {"choice": model.choose(*sides, allow_none)}
+            stimuli.append(audio)
+        elapsed_ms = sum(flac_duration_ms(a) for a in stimuli) + model.decision_ms()
+        answer = method_of(test["method"]).simulated_answer(model, stimuli, test)
         return await self.send(outcome, item, answer, elapsed_ms)
 
     async def send(self, outcome: SessionOutcome, item: dict[str, Any],
@@ -289,9 +277,9 @@ def comparison_test_spec(name: str, method: str, systems: list[str], *,
                          training: int = 2, gold: bool = True) -> dict[str, Any]:
     """A CCR, A/B or ranking spec simulated raters can take (no stereo or environment
     checks); ``reference`` is used by CCR only."""
-    pairs: dict[str, Any] = {"dataset": dataset, "systems": list(systems)}
-    if method == "ccr":
-        pairs["reference"] = reference
+    from listening_tests.methods import method_of
+
+    pairs = method_of(method).simulation_pairs(dataset, list(systems), reference)
     return {
         "name": name, "method": method, "pairs": pairs, "platform": "generic",
         "votes_per_pair": votes_per_pair, "pairs_per_session": pairs_per_session,

@@ -157,6 +157,18 @@ class RaterModel:
         diff = 1.5 * (latent_quality(b) - latent_quality(a))
         return int(np.clip(np.rint(diff + float(self.rng.normal(0.0, self.noise_std))), -3, 3))
 
+    def degradation(self, reference: bytes | str, processed: bytes | str) -> int:
+        """A DCR answer on 1..5 (5: degradation inaudible): the latent quality lost from the
+        reference to the processed sample, with this rater's noise."""
+        if self.behaviour is Behaviour.STRAIGHT:
+            return self.constant
+        if self.behaviour is Behaviour.RANDOM or (
+                self.behaviour is Behaviour.TRAP_FAIL
+                and self.rng.random() < TRAP_FAIL_RANDOM_SHARE):
+            return int(self.rng.integers(SCORE_MIN, SCORE_MAX + 1))
+        lost = max(0.0, latent_quality(reference) - latent_quality(processed))
+        return clip_score(SCORE_MAX - lost + float(self.rng.normal(0.0, self.noise_std)))
+
     def choose(self, a: bytes | str, b: bytes | str, allow_none: bool) -> str:
         """An A/B answer: the better sample with noise, "none" when they seem close (where
         allowed); straight-liners always press A, random clickers pick at random."""

@@ -22,8 +22,6 @@ from listening_tests.fields import Fields
 if TYPE_CHECKING:
     from listening_tests.quality_control import QcSettings
 
-METHODS = ("acr", "ccr", "ab", "ranking")
-COMPARISON_METHODS = ("ccr", "ab", "ranking")
 PLATFORMS = ("prolific", "generic")
 PROLIFIC_REDIRECT = "https://app.prolific.com/submissions/complete?cc={code}"
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -129,6 +127,10 @@ class ChecksSpec:
 class QualityControlSpec:
     """P.808 thresholds (toolkit defaults) plus the optional cross-session checks.
 
+    ``min_rater_correlation`` floors our leave-one-out correlation; ``min_rater_irr`` is
+    P.808's ``rater_min_irr`` on P.808's own inter-rater reliability (the rater's votes
+    included in the clip MOS), so a threshold from a P.808 configuration carries over.
+
     ``min_listening_fraction``: a vote whose reported time on the item (``elapsed_ms``) is
     shorter than this fraction of the clip's duration counts as "not played to the end";
     None turns it off. With ``server_clock_check`` the server's own clock must agree too:
@@ -140,6 +142,7 @@ class QualityControlSpec:
     gold_tolerance: float = 1.0
     min_environment_pairs_right: int = 2
     min_rater_correlation: float | None = None
+    min_rater_irr: float | None = None
     outlier_z: float | None = None
     min_listening_fraction: float | None = 0.9
     server_clock_check: bool = False
@@ -178,10 +181,7 @@ class ListeningTestSpec:
     instructions: str | None = None
     quality_control: QualityControlSpec = field(default_factory=QualityControlSpec)
     seed: int | None = None
-
-    @property
-    def is_comparison(self) -> bool:
-        return self.method in COMPARISON_METHODS
+    scale_order: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (tuples as lists), readable again by :meth:`from_dict`.
@@ -190,7 +190,9 @@ class ListeningTestSpec:
         in place of ``clips``, ``votes_per_clip`` and ``clips_per_session``.
         """
         out = _jsonable(asdict(self))
-        if not self.is_comparison:
+        if self.scale_order is None:
+            del out["scale_order"]
+        if self.pairs is None:
             del out["pairs"]
             return out
         pairs = out.pop("pairs")
@@ -323,12 +325,16 @@ def _read_gold(f: Fields) -> GoldSpec:
 
 def _read_spec(f: Fields) -> ListeningTestSpec | None:
     name = f.text("name", None, 200, required=True)
-    method = f.text("method", "acr", 20, choices=METHODS) or "acr"
-    comparison = method in COMPARISON_METHODS
+    from listening_tests.methods import METHODS, method_of
+
+    method = f.text("method", "acr", 20, choices=tuple(METHODS)) or "acr"
+    kind = method_of(method)
+    comparison = kind.pairs
+    pair_methods = ", ".join(m.name for m in METHODS.values() if m.pairs)
     clips: ClipSelection | None = None
     pairs: PairSelection | None = None
     if comparison:
-        pairs = read_pairs(f, method)
+        pairs = read_pairs(f, method, takes_reference=kind.takes_reference())
         for key in ("clips", "votes_per_clip", "clips_per_session"):
             if f.has(key):
                 f.problem(key, f"a {method} test takes pairs, votes_per_pair and "
@@ -337,7 +343,7 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
         clips = _read_clips(f.section("clips"))
         for key in ("pairs", "votes_per_pair", "pairs_per_session"):
             if f.has(key):
-                f.problem(key, "only comparison methods (ccr, ab, ranking) take it")
+                f.problem(key, f"only comparison methods ({pair_methods}) take it")
     gold_f = f.section("gold")
     gold = _read_gold(gold_f)
     t = f.section("trapping")
@@ -362,12 +368,13 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
         gold_tolerance=qc_f.number("gold_tolerance", gold.tolerance, 0.0, 4.0),
         min_environment_pairs_right=qc_f.integer("min_environment_pairs_right", 2, 0, 4),
         min_rater_correlation=qc_f.number("min_rater_correlation", None, -1.0, 1.0),
+        min_rater_irr=qc_f.number("min_rater_irr", None, -1.0, 1.0),
         outlier_z=qc_f.number("outlier_z", None, 1.0, 10.0),
         min_listening_fraction=qc_f.number("min_listening_fraction", 0.9, 0.0, 1.0,
                                            nullable=True),
         server_clock_check=qc_f.boolean("server_clock_check", False))
     qc_f.finish(("min_rating_variance", "gold_tolerance", "min_environment_pairs_right",
-                 "min_rater_correlation", "outlier_z", "min_listening_fraction",
+                 "min_rater_correlation", "min_rater_irr", "outlier_z", "min_listening_fraction",
                  "server_clock_check"))
     if gold_f.has("tolerance") and qc_f.has("gold_tolerance") \
             and gold.tolerance != qc.gold_tolerance:
@@ -389,20 +396,20 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
     elif platform == "prolific":
         redirect = PROLIFIC_REDIRECT
     sessions_per_rater = f.integer("sessions_per_rater", 60, 1, 10_000, nullable=True)
-    per_clip, per_session = (("votes_per_pair", "pairs_per_session") if comparison
-                             else ("votes_per_clip", "clips_per_session"))
+    per_clip, per_session = kind.spec_keys()
     spec_values = dict(
-        votes_per_clip=f.integer(per_clip, 5, 1, 100_000 if method == "ranking" else 1000),
+        votes_per_clip=f.integer(per_clip, 5, 1, kind.max_votes_per_item),
         clips_per_session=f.integer(per_session, 10, 1, 200),
         abandon_after_minutes=f.integer("abandon_after_minutes", 60, 1, 10_080),
         instructions=f.text("instructions", None, 20_000),
         seed=f.integer("seed", None, 0, 2**31 - 1),
+        scale_order=_read_scale_order(f, kind),
     )
     f.finish(("name", "method", "clips", "votes_per_clip", "clips_per_session", "gold",
               "pairs", "votes_per_pair", "pairs_per_session",
               "trapping", "training", "checks", "sessions_per_rater",
               "abandon_after_minutes", "platform", "completion_code", "redirect_url",
-              "instructions", "quality_control", "seed"))
+              "instructions", "quality_control", "seed", "scale_order"))
     if f.problems or name is None:
         return None
     gold = GoldSpec(auto=gold.auto, count=gold.count, per_session=gold.per_session,
@@ -415,7 +422,17 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
                              quality_control=qc, **spec_values)
 
 
-def read_pairs(f: Fields, method: str) -> PairSelection | None:
+def _read_scale_order(f: Fields, kind: Any) -> str | None:
+    """The order of a multi-scale method's questions (P.835: which of SIG and BAK first)."""
+    if not kind.scale_orders:
+        if f.has("scale_order"):
+            f.problem("scale_order", f"a {kind.name} test asks one question; only methods "
+                                     "with several scales (p835) take it")
+        return None
+    return f.text("scale_order", kind.scale_orders[0], 40, choices=kind.scale_orders)
+
+
+def read_pairs(f: Fields, method: str, *, takes_reference: bool) -> PairSelection | None:
     """The ``pairs`` section of a comparison spec: a dataset with systems, or a list of
     ``{a: CLIP_ID, b: CLIP_ID}`` (whether both clips come from one input is checked
     against the library, in :mod:`listening_tests.pair_catalog`)."""
@@ -451,10 +468,10 @@ def read_pairs(f: Fields, method: str) -> PairSelection | None:
         if len(systems) != len(raw_systems):
             p.problem("systems", "a system is listed twice")
     reference = p.text("reference", None, 200)
-    if method == "ccr":
+    if takes_reference:
         if reference is None:
-            p.problem("reference", "a ccr test compares each system with a reference: a "
-                                   "system name or \"clean\"")
+            p.problem("reference", f"a {method} test compares each system with a reference: "
+                                   "a system name or \"clean\"")
         elif reference in systems:
             p.problem("reference", "the reference cannot also be a compared system")
     elif reference is not None:

@@ -29,6 +29,7 @@ __all__ = [
     "holm_correction",
     "mos_summary",
     "normal_ci95",
+    "p808_inter_rater_reliability",
     "pairwise_differences",
     "per_clip",
     "per_condition",
@@ -254,6 +255,39 @@ def rater_reliability(votes: pd.DataFrame) -> pd.DataFrame:
         }
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["n_votes", "n_paired", "r"])
     out = out.astype({"n_votes": int, "n_paired": int, "r": float})
+    out.index.name = "rater"
+    return out
+
+
+P808_MIN_CLIP_VOTES = 3  # P.808 correlates on clips with at least this many votes
+
+
+def p808_inter_rater_reliability(votes: pd.DataFrame) -> pd.DataFrame:
+    """ITU-T P.808's inter-rater reliability: each rater against the clip MOS, self included.
+
+    As P.808's result parser computes it (``calc_inter_rater_reliability``): the rater's mean
+    vote per clip is correlated (Pearson) with the clip MOS over all used rating votes, the
+    rater's own included, on the clips with at least three votes. It reads higher than
+    :func:`rater_reliability`'s leave-one-out r on clips with few votes, which is why P.808's
+    ``rater_min_irr`` thresholds belong to this number and not to that one.
+
+    Returns:
+        Frame indexed by ``rater`` with columns n_samples (clips correlated) and irr (NaN
+        where P.808 writes -2: fewer than two clips, or no spread on either side).
+    """
+    kept = rating_votes(votes)
+    by_clip = kept.groupby("clip")["score"]
+    counts = by_clip.size()
+    clip_mos = by_clip.mean()[counts >= P808_MIN_CLIP_VOTES]
+    rows = {}
+    for rater, g in kept.groupby("rater", sort=True):
+        own = g.groupby("clip")["score"].mean()
+        shared = own.index.intersection(clip_mos.index)
+        x = own.loc[shared].to_numpy(dtype=float)
+        y = clip_mos.loc[shared].to_numpy(dtype=float)
+        rows[rater] = {"n_samples": len(shared), "irr": _pearson(x, y)}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["n_samples", "irr"])
+    out = out.astype({"n_samples": int, "irr": float})
     out.index.name = "rater"
     return out
 

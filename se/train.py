@@ -86,6 +86,9 @@ class DataConfig:
     #: clean input (only a codec, only band-limited ...) and learns to leave it alone.
     noise_probability: float = 1.0
     extra_distortions: bool = True
+    #: Processes that simulate batches ahead of the training step (0: in the training
+    #: process). Mixtures are seeded by (seed, epoch, index), so the batches are the same.
+    workers: int = 0
 
 
 @dataclass
@@ -104,6 +107,10 @@ class TrainConfig:
     si_sdr_weight: float = 0.01
     validate_every: int = 200
     dnsmos: bool = False
+    #: Stop after this much training time (seconds, counted across resumes) even before
+    #: ``max_steps``, validating and saving as at the last step; 0: no limit. For a lent
+    #: machine with a fixed time (the GPU recipe, :mod:`se.gpu_recipe`).
+    max_seconds: float = 0.0
     #: A checkpoint (of the same model arguments) whose weights start a fresh run: a second
     #: stage on other data. Ignored when ``--out`` already holds ``last.pt`` to resume.
     init_from: str = ""
@@ -124,6 +131,7 @@ class TrainConfig:
             (self.grad_clip >= 0, "grad_clip must be >= 0 (0 turns clipping off)"),
             (self.stft_weight >= 0 and self.si_sdr_weight >= 0, "loss weights must be >= 0"),
             (self.validate_every >= 1, "validate_every must be at least 1"),
+            (self.max_seconds >= 0, "max_seconds must be >= 0 (0: no limit)"),
             (d.kind in DATA_KINDS, f"data.kind must be one of {', '.join(DATA_KINDS)}"),
             (d.kind != "simulation" or bool(d.simulation),
              "data.simulation must name a simulation YAML when data.kind is simulation"),
@@ -136,6 +144,7 @@ class TrainConfig:
             (len(d.snr_db) == 2 and -30 <= d.snr_db[0] <= d.snr_db[1] <= 60,
              "data.snr_db must be [low, high] within -30..60 dB"),
             (0 <= d.noise_probability <= 1, "data.noise_probability must be within 0..1"),
+            (0 <= d.workers <= 64, "data.workers must be within 0..64"),
         ]
         for ok, message in rules:
             if not ok:
@@ -376,6 +385,19 @@ def _collate(items: list[tuple[torch.Tensor, torch.Tensor, int]]
             rate)
 
 
+def batch_stream(dataset: Any, batches: Sequence[list[int]], workers: int
+                 ) -> Any:
+    """The collated batches in order: made here, or by ``workers`` processes ahead of the
+    training step (simulation is most of a step's time on a CPU, and all of it beside a
+    GPU)."""
+    if workers == 0:
+        return (_collate([dataset[i] for i in batch]) for batch in batches)
+    return torch.utils.data.DataLoader(dataset, batch_sampler=list(batches),
+                                       num_workers=workers, collate_fn=_collate,
+                                       prefetch_factor=4,
+                                       pin_memory=torch.cuda.is_available())
+
+
 # --------------------------------------------------------------------------- checkpoints
 
 
@@ -485,6 +507,19 @@ def validate(model: BandSplitNet, dataset: Any, device: torch.device, *, dnsmos:
             for k, v in scores.items() if v}
 
 
+def _out_of_time(cfg: TrainConfig, started: float, device: torch.device) -> bool:
+    """Whether ``cfg.max_seconds`` has passed; under DDP the ranks agree (the slowest
+    rank's clock decides), so that they stop at the same step."""
+    if not cfg.max_seconds:
+        return False
+    over = time.monotonic() - started >= cfg.max_seconds
+    if dist.is_initialized():
+        flag = torch.tensor(int(over), device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        over = bool(flag.item())
+    return over
+
+
 def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: Any = None,
           val_dataset: Any = None) -> dict[str, Any]:
     """Run (or resume) training into ``out``.
@@ -566,13 +601,14 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
     bar = tqdm(total=cfg.max_steps, initial=step, desc="train", unit="step", file=sys.stderr,
                disable=not (progress and is_main) or None)
     net.train()
-    while step < cfg.max_steps:
+    last = False
+    while step < cfg.max_steps and not last:
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
         batches = rate_batches(dataset.item_sample_rates, cfg.batch_size, seed=cfg.seed,
                                epoch=epoch, rank=rank, world=world)
-        for batch in batches[batch_in_epoch:]:
-            noisy, clean, rate = _collate([dataset[i] for i in batch])
+        for noisy, clean, rate in batch_stream(dataset, batches[batch_in_epoch:],
+                                               cfg.data.workers):
             noisy, clean = noisy.to(device), clean.to(device)
             est = net(noisy, rate)
             loss, parts = enhancement_loss(est, clean, rate, stft_weight=cfg.stft_weight,
@@ -592,7 +628,7 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
             bar.update(1)
             bar.set_postfix(loss=f"{row['loss']:.3f}", sdr=f"{parts['si_sdr']:.1f}", fs=rate,
                             lr=f"{learning_rate(cfg, step - 1):.1e}")
-            last = step >= cfg.max_steps
+            last = step >= cfg.max_steps or _out_of_time(cfg, started, device)
             if step % cfg.validate_every == 0 or last:
                 if is_main:
                     metrics = validate(model, val_dataset, device, dnsmos=cfg.dnsmos) \

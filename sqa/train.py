@@ -44,6 +44,7 @@ from sqa.checkpoint import (
 )
 from sqa.data import SPLITS, Vocab, VoteDataset, aux_statistics, collate, split_labels
 from sqa.features import FeatureCache
+from sqa.head_fit import fit_heads, pooled_vectors
 from sqa.label_formats import read_labels
 from sqa.labels import LabelError, LabelTable, mean_opinion, validate
 from sqa.losses import clipped_mse, masked_mse, pairwise_ranking
@@ -54,6 +55,21 @@ from sqa.predict import predict_features
 LOG_FILE = "train_log.csv"
 LOG_COLUMNS = ("step", "epoch", "train_loss", "utt_MSE", "utt_LCC", "utt_SRCC", "sys_MSE",
                "sys_LCC", "sys_SRCC")
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The checkpoint shipped with the code: where training starts unless told otherwise.
+SHIPPED_CHECKPOINT = ROOT / "checkpoints" / "sqa" / "pretrained"
+#: ``--init`` value naming :data:`SHIPPED_CHECKPOINT`.
+PRETRAINED = "pretrained"
+#: Fine-tuning a checkpoint by default (chosen on benchmarks/sqa_learning.py's set): the
+#: whole network, batches of 16 crops of 1.5 s, 5 epochs but at most 120 steps, every rating
+#: trained on and the last weights kept (a validation set of one or two systems picks at
+#: random). ``--head-steps`` first fits the heads on the frozen encoder (measured, not
+#: better with the shipped encoder).
+FINETUNE = {"batch_size": 16, "max_seconds": 1.5, "val_fraction": 0.0, "head_steps": 0}
+FINETUNE_EPOCHS, FINETUNE_MAX_STEPS = 5, 120
+#: Head-fitting steps when ``--head-steps`` is given without a number of its own.
+FINETUNE_HEAD_STEPS = 300
 
 #: ``(step, total_steps, loss)`` after each optimiser step.
 StepCallback = Callable[[int, int, float], None]
@@ -85,6 +101,8 @@ class TrainConfig:
     aux: list[str] = field(default_factory=list)
     reference_dataset: str | None = None
     save_every: int = 0
+    head_steps: int = 0
+    head_lr: float = 3e-3
     model: dict = field(default_factory=dict)
 
 
@@ -280,7 +298,34 @@ def train(cfg: TrainConfig, *, progress: bool = True, table: LabelTable | None =
                                         step=step, epoch=epoch, batch_in_epoch=at_batch,
                                         infos=infos, rng=torch.get_rng_state()), out / name)
 
+    def log_and_keep(metrics: dict, train_loss: object) -> bool:
+        """Append a log row, save ``last.pt`` and, when validation improved (or there is
+        no ``model.pt`` yet), ``model.pt``; returns whether it improved."""
+        nonlocal best
+        lcc = metrics.get("utt_LCC", math.nan)
+        improved = (not math.isfinite(best) and not math.isfinite(lcc)) or (
+            math.isfinite(lcc) and lcc > best)
+        if math.isfinite(lcc) and lcc > best:
+            best = lcc
+        with log_path.open("a", newline="") as f:
+            row = {"step": step, "epoch": epoch, "train_loss": train_loss, **metrics}
+            csv.writer(f).writerow([row.get(c, "") for c in LOG_COLUMNS])
+        save(LAST_FILE, batch_in_epoch)
+        if improved or not (out / MODEL_FILE).exists():
+            save(MODEL_FILE, batch_in_epoch)
+        return improved
+
     losses: list[float] = []
+    if resume is None and cfg.head_steps > 0 and len(train_table):
+        head_losses = fit_heads(
+            model, pooled_vectors(model, dataset.paths, cache), listener=dataset.listeners,
+            dataset=dataset.datasets, score=dataset.scores, mos=dataset.mos,
+            steps=cfg.head_steps, lr=cfg.head_lr, weight_decay=cfg.weight_decay, tau=cfg.tau,
+            rank_weight=cfg.rank_weight, rank_margin=cfg.rank_margin,
+            listener_weight=cfg.listener_weight, mean_weight=cfg.mean_weight, seed=cfg.seed)
+        if is_main:  # step 0 of the log: the heads fitted on the frozen encoder
+            log_and_keep(_validation(model, val_table, cache),
+                         float(np.mean(head_losses[-10:])))
     total_steps = cfg.max_steps or cfg.epochs * math.ceil(len(sampler) / cfg.batch_size)
     bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", file=sys.stderr,
                disable=not (progress and is_main) or None)
@@ -327,20 +372,8 @@ def train(cfg: TrainConfig, *, progress: bool = True, table: LabelTable | None =
             epoch += 1
             batch_in_epoch = 0
         if is_main:
-            metrics = _validation(model, val_table, cache)
-            lcc = metrics.get("utt_LCC", math.nan)
-            improved = (not math.isfinite(best) and not math.isfinite(lcc)) or (
-                math.isfinite(lcc) and lcc > best)
-            if math.isfinite(lcc) and lcc > best:
-                best = lcc
-            with log_path.open("a", newline="") as f:
-                row = {"step": step, "epoch": epoch,
-                       "train_loss": float(np.mean(epoch_losses)) if epoch_losses else ""}
-                row.update(metrics)
-                csv.writer(f).writerow([row.get(c, "") for c in LOG_COLUMNS])
-            save(LAST_FILE, batch_in_epoch)
-            if improved or not (out / MODEL_FILE).exists():
-                save(MODEL_FILE, batch_in_epoch)
+            log_and_keep(_validation(model, val_table, cache),
+                         float(np.mean(epoch_losses)) if epoch_losses else "")
         if world > 1:
             dist.barrier()
     bar.close()
@@ -350,6 +383,31 @@ def train(cfg: TrainConfig, *, progress: bool = True, table: LabelTable | None =
             "best": best if math.isfinite(best) else None}
 
 
+def resolve_init(value: str | None, *, explicit_model: bool = False) -> str | None:
+    """The checkpoint a run starts from: ``pretrained`` (the default) is the shipped one,
+    or nothing when it is absent or a ``--model-config`` asks for a new model; ``none`` is
+    nothing; anything else is a checkpoint or model folder as given."""
+    if value is None or value.lower() == "none":
+        return None
+    if value == PRETRAINED:
+        if explicit_model or not (SHIPPED_CHECKPOINT / MODEL_FILE).is_file():
+            return None
+        return str(SHIPPED_CHECKPOINT)
+    return value
+
+
+def schedule(from_checkpoint: bool, ratings: int) -> dict:
+    """The settings the user gave none of, sized for ``ratings`` rows: from a checkpoint,
+    :data:`FINETUNE` for ``FINETUNE_EPOCHS`` epochs, at most ``FINETUNE_MAX_STEPS`` steps;
+    from scratch, :class:`TrainConfig`'s long schedule."""
+    if not from_checkpoint:
+        d = TrainConfig()
+        return {"epochs": d.epochs, "max_steps": None, "batch_size": d.batch_size,
+                "max_seconds": d.max_seconds, "val_fraction": d.val_fraction, "head_steps": 0}
+    steps = FINETUNE_EPOCHS * math.ceil(max(1, ratings) / FINETUNE["batch_size"])
+    return {**FINETUNE, "epochs": FINETUNE_EPOCHS, "max_steps": min(steps, FINETUNE_MAX_STEPS)}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sqa.train",
                                      description=__doc__.split("\n\n")[0])
@@ -357,34 +415,64 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--labels", action="append", required=True,
                         help="label file (URGENT CSV, BVCC, NISQA); repeatable")
     parser.add_argument("--out", required=True, help="model folder to write (or resume)")
-    parser.add_argument("--init", help="checkpoint or model folder to start from")
+    parser.add_argument("--init", default=None,
+                        help="checkpoint or model folder to start from (default: the shipped "
+                             f"checkpoint, {SHIPPED_CHECKPOINT.relative_to(ROOT)}); 'none' "
+                             "trains from scratch")
     parser.add_argument("--val-split", choices=SPLITS, default=d.val_split)
-    parser.add_argument("--val-fraction", type=float, default=d.val_fraction)
+    parser.add_argument("--val-fraction", type=float, default=None,
+                        help="share held out for choosing model.pt (default: 0 when "
+                             f"fine-tuning, else {d.val_fraction})")
     parser.add_argument("--model-config", help="YAML of MosPredictorConfig settings")
     parser.add_argument("--aux", action="append", default=[],
                         help="metric column as an extra target (e.g. pesq); repeatable")
     parser.add_argument("--reference-dataset",
                         help="dataset whose scale predictions use (default: most ratings)")
-    for name in ("epochs", "max_steps", "batch_size", "seed", "save_every"):
+    parser.add_argument("--head-steps", type=int, default=None,
+                        help="steps fitting the heads on the frozen encoder first (default 0)")
+    for name in ("epochs", "max_steps", "batch_size"):
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=None,
+                            help="default: sized for the data (sqa.train.schedule)")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="crop length in training (default: sqa.train.schedule)")
+    for name in ("seed", "save_every"):
         parser.add_argument("--" + name.replace("_", "-"), type=int,
                             default=getattr(d, name))
-    for name in ("lr", "weight_decay", "max_seconds", "tau", "rank_weight", "aux_weight"):
+    for name in ("lr", "weight_decay", "tau", "rank_weight", "aux_weight"):
         parser.add_argument("--" + name.replace("_", "-"), type=float,
                             default=getattr(d, name))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    resuming = any((Path(args.out) / name).is_file() for name in (LAST_FILE, MODEL_FILE))
+    if args.init is None:  # the shipped checkpoint, unless a run in --out goes on
+        args.init = "none" if resuming else PRETRAINED
+    init = resolve_init(args.init, explicit_model=bool(args.model_config))
+    if args.model_config and init is not None:
+        parser.error("--model-config sets up a new model: it goes with --init none")
     try:
         model = {}
         if args.model_config:
             model = asdict(MosPredictorConfig.from_yaml(Path(args.model_config)))
+        if resuming:  # go on with the schedule the run was started with
+            saved = _existing_run(Path(args.out))["train_config"]
+            sized = {k: saved.get(k, getattr(TrainConfig(), k)) for k in (
+                "epochs", "max_steps", "batch_size", "max_seconds", "val_fraction",
+                "head_steps")}
+        else:
+            ratings = sum(len(read_labels(p)) for p in args.labels)
+            sized = schedule(init is not None, ratings)
+        given = {k: getattr(args, k) for k in sized if getattr(args, k) is not None}
+        if "epochs" in given and "max_steps" not in given:
+            given["max_steps"] = None  # the epochs the user asked for, not the step cap
+        sized.update(given)
         cfg = TrainConfig(
-            labels=args.labels, out=args.out, init=args.init, val_split=args.val_split,
-            val_fraction=args.val_fraction, seed=args.seed, epochs=args.epochs,
-            max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
-            weight_decay=args.weight_decay, max_seconds=args.max_seconds, tau=args.tau,
+            labels=args.labels, out=args.out, init=init, val_split=args.val_split,
+            seed=args.seed, **sized, lr=args.lr,
+            weight_decay=args.weight_decay, tau=args.tau,
             rank_weight=args.rank_weight, aux_weight=args.aux_weight, aux=args.aux,
             reference_dataset=args.reference_dataset, save_every=args.save_every,
             model=model)

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from webapp.api import API_VERSION, build_router, install_error_handlers
 from webapp.compare_tab import build_compare_tab
 from webapp.context import AppContext
+from webapp.curation_tab import build_curation_tab
 from webapp.enhance_tab import build_enhance_tab
 from webapp.library_tab import build_library_tab
 from webapp.rater_page import mount_rater_page
@@ -21,6 +22,9 @@ from webapp.sqa_tab import build_sqa_tab
 from webapp.tests_tab import build_tests_tab
 
 TITLE = "Speech enhancement & quality workbench"
+#: Gradio 6's status tracker announces `common.complete` to screen readers when an event
+#: ends, a key its English translations lack; this supplies the words.
+TRANSLATIONS = gr.I18n(en={"common.complete": "Done"})
 
 
 def build_admin_blocks(context: AppContext) -> gr.Blocks:
@@ -37,6 +41,8 @@ def build_admin_blocks(context: AppContext) -> gr.Blocks:
                 build_tests_tab(context, blocks)
             with gr.Tab("Quality model", id="sqa"):
                 build_sqa_tab(context, blocks)
+            with gr.Tab("Data curation", id="curation"):
+                build_curation_tab(context, blocks)
     return blocks
 
 
@@ -57,4 +63,5 @@ def build_app(context: AppContext) -> FastAPI:
         allowed_paths=[str(context.store.root)],
         max_file_size=f"{context.settings.max_upload_mb}mb",
         footer_links=["api"],
+        i18n=TRANSLATIONS,
     )

@@ -289,3 +289,31 @@ def rank_agreement_figure(agreement: pd.DataFrame, *,
                       margin=dict(l=60, r=20, t=40 if title else 10, b=80),
                       yaxis=dict(title=dict(text="Kendall tau"), range=[-1.05, 1.05]))
     return fig
+
+
+def scales_vs_metric_figure(agreement: dict[str, dict], *, metric: str = "DNSMOS"
+                            ) -> go.Figure:
+    """One scatter per scale (P.835: SIG, BAK, OVRL) of the clips' human MOS against a
+    predictor's score of the same scale, LCC and SRCC in each panel's title."""
+    from plotly.subplots import make_subplots
+
+    scales = list(agreement)
+    titles = []
+    for scale in scales:
+        a = agreement[scale]
+        lcc = "-" if a.get("lcc") is None else f"{a['lcc']:.2f}"
+        srcc = "-" if a.get("srcc") is None else f"{a['srcc']:.2f}"
+        titles.append(f"{scale.upper()}: LCC {lcc}, SRCC {srcc} (n={a.get('n', 0)})")
+    fig = make_subplots(rows=1, cols=max(len(scales), 1), subplot_titles=titles)
+    for k, scale in enumerate(scales, start=1):
+        points = agreement[scale].get("points") or []
+        fig.add_scatter(x=[p["dnsmos"] for p in points], y=[p["mos"] for p in points],
+                        mode="markers", name=scale.upper(), row=1, col=k,
+                        text=[str(p["clip_id"]) for p in points],
+                        hovertemplate="clip %{text}: " + metric + " %{x:.2f}, MOS %{y:.2f}"
+                                      "<extra></extra>")
+        fig.update_xaxes(title_text=f"{metric} {scale.upper()}", row=1, col=k)
+        fig.update_yaxes(title_text="human MOS" if k == 1 else None, range=[0.9, 5.1],
+                         row=1, col=k)
+    fig.update_layout(height=340, margin=dict(l=50, r=20, t=50, b=50), showlegend=False)
+    return fig

@@ -12,13 +12,23 @@ import pandas as pd
 
 from audio.metrics import METRICS
 from library.clips import LibraryError, filter_choices, get_clip
-from library.comparison import comparison_inputs, run_comparison, summarize
+from library.comparison import clip_set_note, comparison_inputs, run_comparison, summarize
 from library.systems import import_outputs
 from webapp.charts import bars_with_ci, box_by_system
 from webapp.clip_views import render_clip_panels
 from webapp.context import AppContext
 
 DEFAULT_METRICS_SHOWN = ["pesq", "estoi", "si_sdr", "dnsmos_ovrl"]
+#: Brings the opened clip into view once its players and spectrograms are drawn.
+SCROLL_TO_CLIP = """() => { setTimeout(() => document.querySelector('#compare-clip-view')
+  ?.scrollIntoView({behavior: 'smooth', block: 'start'}), 300); }"""
+
+
+def _cell(mean: float, ci: float, n: int, clips: int) -> str:
+    """`mean ± ci`, with `(n=..)` where fewer clips than the row's count were averaged."""
+    text = f"{mean:.3f} ± {ci:.3f}" if pd.notna(ci) else (f"{mean:.3f}" if pd.notna(mean)
+                                                          else "")
+    return f"{text} (n={n})" if text and n < clips else text
 
 
 def _summary_table(summary: pd.DataFrame, metrics: list[str], by: list[str]) -> pd.DataFrame:
@@ -27,10 +37,9 @@ def _summary_table(summary: pd.DataFrame, metrics: list[str], by: list[str]) -> 
     if "rtf_mean" in summary and by == ["system"]:
         table["RTF"] = summary["rtf_mean"].round(4)
     for m in metrics:
-        table[m] = [f"{mean:.3f} ± {ci:.3f}" if pd.notna(ci) else
-                    (f"{mean:.3f}" if pd.notna(mean) else "")
-                    for mean, ci in zip(summary[f"{m}_mean"], summary[f"{m}_ci95"],
-                                        strict=True)]
+        table[m] = [_cell(mean, ci, n, clips) for mean, ci, n, clips in zip(
+            summary[f"{m}_mean"], summary[f"{m}_ci95"], summary[f"{m}_n"], summary["clips"],
+            strict=True)]
     return table
 
 
@@ -63,7 +72,7 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
 
     def views(results: pd.DataFrame, metric: str):
         if results is None or results.empty:
-            return None, None, None, None, None, None, None, None
+            return "", None, None, None, None, None, None, None, None
         metrics = results.attrs.get("metrics", [metric])
         if "predicted_mos" in results and results["predicted_mos"].notna().any():
             metrics = [*metrics, "predicted_mos"]  # the active quality model's MOS
@@ -77,7 +86,8 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
         folder = Path(tempfile.mkdtemp(prefix="comparison-"))
         clips.to_csv(folder / "comparison_per_clip.csv", index=False)
         by_system.to_csv(folder / "comparison_per_system.csv", index=False)
-        return (_summary_table(by_system, metrics, ["system"]),
+        return (clip_set_note(results, metrics),
+                _summary_table(by_system, metrics, ["system"]),
                 bars_with_ci(by_system, metric, title=f"{metric}: mean and 95% CI"),
                 box_by_system(results, metric, title=f"{metric} per clip"),
                 _summary_table(by_distortion, [metric], ["system", "distortions"]).pivot(
@@ -86,14 +96,16 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
                     index="sample_rate", columns="system", values=metric).reset_index(),
                 _summary_table(by_category, [metric], ["system", "speech_category"]).pivot(
                     index="speech_category", columns="system", values=metric).reset_index(),
-                clips.round(3),
+                # on screen an all-empty error column only squeezes the others
+                (clips if clips["error"].astype(bool).any()
+                 else clips.drop(columns="error")).round(3),
                 [str(folder / "comparison_per_clip.csv"),
                  str(folder / "comparison_per_system.csv")])
 
-    def select_clip(results: pd.DataFrame, event: gr.SelectData) -> list[dict]:
+    def select_clip(results: pd.DataFrame, event: gr.SelectData):
         row = event.row_value or []
         if results is None or not row:
-            return []
+            return [], ""
         clip_id = int(row[0])
         chosen = results[results["input_clip_id"] == clip_id]
         panels = [{"title": "input", "clip_id": clip_id}]
@@ -107,7 +119,8 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 caption = ", ".join(f"{m} {item[m]:.2f}" for m in metrics if pd.notna(item[m]))
                 panels.append({"title": item["system"], "clip_id": int(item["output_clip_id"]),
                                "caption": caption})
-        return panels
+        name = chosen["input"].iloc[0] if len(chosen) else clip_id
+        return panels, f"#### {name}: the input, its clean reference and every output"
 
     def import_folder(folder: str, name: str, dataset: str,
                       progress: gr.Progress = gr.Progress()) -> str:
@@ -145,37 +158,44 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
         outputs_report = gr.Markdown()
     run_button = gr.Button("Compare", variant="primary", elem_id="compare-run")
     results = gr.State(None)
+    clip_set = gr.Markdown(elem_id="compare-clip-set")
     summary = gr.Dataframe(label="Per system: mean ± 95% CI (t-distribution) over clips",
-                           interactive=False, elem_id="compare-summary")
+                           interactive=False, wrap=True, elem_id="compare-summary")
     chart_metric = gr.Dropdown(label="Metric for charts and breakdowns",
                                elem_id="compare-chart-metric")
     with gr.Row():
         bars = gr.Plot(label="Mean with 95% CI", elem_id="compare-bars")
         boxes = gr.Plot(label="Per clip", elem_id="compare-boxes")
-    with gr.Row():
-        by_distortion = gr.Dataframe(label="By distortion type (a clip counts for each of its "
-                                           "distortions)", interactive=False)
-        by_rate = gr.Dataframe(label="By sampling rate (Hz)", interactive=False)
-        by_category = gr.Dataframe(label="By speech category (from the clip's condition: "
-                                         "speech.category; unknown where none)",
-                                   interactive=False, elem_id="compare-by-category")
-    clips = gr.Dataframe(label="Per clip (select a row to listen)", interactive=False,
-                         max_height=400, elem_id="compare-clips")
+    # one under the other, full width: side by side they cut off the last systems
+    by_distortion = gr.Dataframe(label="By distortion type (a clip counts for each of its "
+                                       "distortions)", interactive=False, wrap=True,
+                                 elem_id="compare-by-distortion")
+    by_rate = gr.Dataframe(label="By sampling rate (Hz)", interactive=False, wrap=True,
+                           elem_id="compare-by-rate")
+    by_category = gr.Dataframe(label="By speech category (from the clip's condition: "
+                                     "speech.category; unknown where none)",
+                               interactive=False, wrap=True, elem_id="compare-by-category")
+    clips = gr.Dataframe(label="Per clip (select a row to listen: it opens just below)",
+                         interactive=False, max_height=400, wrap=True,
+                         elem_id="compare-clips")
+    with gr.Column(elem_id="compare-clip-view"):
+        clip_title = gr.Markdown(elem_id="compare-clip-title")
+        panels = gr.State([])
+
+        @gr.render(inputs=panels)
+        def show_clip(items: list[dict]) -> None:
+            if items:
+                render_clip_panels(context, items)
     downloads = gr.File(label="CSV export", file_count="multiple", interactive=False,
                         elem_id="compare-csv")
-    panels = gr.State([])
 
-    @gr.render(inputs=panels)
-    def show_clip(items: list[dict]) -> None:
-        if items:
-            render_clip_panels(context, items)
-
-    view_outputs = [summary, bars, boxes, by_distortion, by_rate, by_category, clips,
+    view_outputs = [clip_set, summary, bars, boxes, by_distortion, by_rate, by_category, clips,
                     downloads]
     run_button.click(run, [dataset, systems, metrics], [results, chart_metric, *view_outputs],
                      show_progress_on=[summary])
     chart_metric.input(views, [results, chart_metric], view_outputs)
-    clips.select(select_clip, results, panels)
+    clips.select(select_clip, results, [panels, clip_title]).then(
+        None, None, None, js=SCROLL_TO_CLIP)
     outputs_button.click(import_folder, [outputs_folder, outputs_name, dataset],
                          outputs_report).then(choices, None, [dataset, systems])
     blocks.load(choices, None, [dataset, systems])

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from db.models import ItemRole, ListeningTestItem, ObjectiveScore
 from library.clips import LibraryError, clip_details
 from listening_tests.design import load_test
+from listening_tests.methods import method_of
 from listening_tests.results import test_results
 from webapp.charts import (
     ccr_ranking,
@@ -67,10 +68,9 @@ def result_frames(results: dict[str, Any], reference: str | None = None
     """The contract's comparison results as frames: ``ranking`` (the server's Bradley-Terry
     ranking, or CMOS per system for CCR), ``pairs`` (A/B pairs, or per system against the
     reference for CCR; the rows a pair is picked from), ``win_matrix`` (dict or None)."""
-    method = results.get("method", "")
     ranking = pd.DataFrame(results.get("ranking") or [])
-    if method == "ccr" or (not len(ranking) and results.get("systems")
-                           and "cmos" in (results["systems"][0] or {})):
+    if "ranking" not in results or (not len(ranking) and results.get("systems")
+                                    and "cmos" in (results["systems"][0] or {})):
         systems = pd.DataFrame(results.get("systems") or [],
                                columns=[c for c in CCR_COLUMNS if c != "reference"])
         ranking = ccr_ranking(systems) if len(systems) else pd.DataFrame()
@@ -137,7 +137,8 @@ def pair_clips(db: Session, test_id: int, system_a: str, system_b: str
 
 def comparison_outputs(context: AppContext, test_id: int, method: str) -> list[Any]:
     """Values of :attr:`ComparisonView.outputs` for a test (hidden for ACR)."""
-    if method == "acr":
+    kind = method_of(method)
+    if kind.dashboard != "comparison":
         return [gr.Column(visible=False), "", None, None, None, None, None, None]
     with context.sessions() as session:
         results = test_results(session, test_id)
@@ -145,7 +146,7 @@ def comparison_outputs(context: AppContext, test_id: int, method: str) -> list[A
         spec = (load_test(session, test_id).spec or {}).get("pairs") or {}
     frames = result_frames(results, reference=spec.get("reference"))
     ranking, pairs = frames["ranking"], frames["pairs"]
-    ccr = method == "ccr"
+    ccr = kind.takes_reference()  # each system against a reference: CMOS, no pairs
     text = (f"#### {method.upper()} results\n" +
             ("CMOS: the processed output against the reference (positive: people preferred "
              "the processed output), 95% CI." if ccr else

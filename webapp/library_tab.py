@@ -115,7 +115,9 @@ def build_library_tab(context: AppContext, blocks: gr.Blocks) -> None:
         origin = gr.Dropdown([ANY], value=ANY, label="Origin", elem_id="filter-origin")
         refresh_button = gr.Button("Refresh", scale=0)
     table = gr.Dataframe(headers=COLUMNS, interactive=False, elem_id="clip-table",
-                         max_height=420, label="Clips (select a row to open it)")
+                         max_height=420, label="Clips (select a row to open it)", wrap=True,
+                         column_widths=["5%", "22%", "12%", "10%", "7%", "8%", "8%", "18%",
+                                        "10%"])
     with gr.Row():
         with gr.Column(scale=3):
             clip_id = gr.Number(label="Clip id", precision=0, elem_id="clip-id")
@@ -147,8 +149,9 @@ def build_library_tab(context: AppContext, blocks: gr.Blocks) -> None:
     refresh_button.click(choices, None, filters).then(refresh, filters, table)
     table.select(select, None, clip_id)
     clip_id.change(show, clip_id, [player, spectrogram, metadata])
-    upload_button.click(upload, [files, upload_dataset], report).then(
-        choices, None, filters).then(refresh, filters, table)
+    # the box empties once its files are in, so the next upload cannot add them again
+    upload_button.click(upload, [files, upload_dataset], report).success(
+        lambda: None, None, files).then(choices, None, filters).then(refresh, filters, table)
     import_button.click(import_server_path, [server_path, import_dataset], report).then(
         choices, None, filters).then(refresh, filters, table)
     blocks.load(choices, None, filters).then(refresh, filters, table)

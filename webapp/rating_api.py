@@ -9,7 +9,7 @@ its response leaves.
 
 from __future__ import annotations
 
-import functools
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -29,6 +29,7 @@ from webapp.api import ApiError, admin_guard
 from webapp.context import AppContext
 
 JsonBody = Annotated[Any, Body()]
+MAX_ENCODED_CHECKS = 2048  # a few hundred kB each at most
 
 
 @contextmanager
@@ -72,13 +73,21 @@ def build_rating_router(context: AppContext) -> APIRouter:
         return FileResponse(path, media_type="audio/flac",
                             headers={"Cache-Control": "private, max-age=3600"})
 
-    @functools.lru_cache(maxsize=1024)
+    encoded_checks: dict[bytes, bytes] = {}  # blake2b of (rate, samples) -> FLAC bytes
+
     def check_flac(token: str, check_id: str, side: str | None) -> bytes:
-        """A check's sound is fixed when its session starts: encode it once, not on every
-        play (reloads, a second listen)."""
+        """A check's sound is fixed when its session starts, and most sessions play the same
+        ones (the volume check, 90 digit pairs): encode each distinct sound once per worker,
+        not once per session and play."""
         with context.sessions() as db:
             samples, rate = check_audio(db, token, check_id, side)
-        return flac_bytes(samples, rate)
+        key = hashlib.blake2b(str(rate).encode() + samples.tobytes(), digest_size=16).digest()
+        content = encoded_checks.get(key)
+        if content is None:
+            content = flac_bytes(samples, rate)
+            if len(encoded_checks) < MAX_ENCODED_CHECKS:
+                encoded_checks[key] = content
+        return content
 
     @router.get("/sessions/{token}/checks/{check_id}/audio")
     def check_sound(token: str, check_id: str,
@@ -103,11 +112,11 @@ def build_rating_router(context: AppContext) -> APIRouter:
         payload = _object(body)
         with refusals(), context.write() as db:
             created = cast_vote(db, token, item, score=payload.get("score"),
-                                choice=payload.get("choice"),
+                                choice=payload.get("choice"), scores=payload.get("scores"),
                                 played_to_end=payload.get("played_to_end"),
                                 elapsed_ms=payload.get("elapsed_ms"))
-        answer = {"choice": payload["choice"]} if payload.get("choice") is not None \
-            else {"score": payload.get("score")}
+        answer = {key: payload[key] for key in ("choice", "scores")
+                  if payload.get(key) is not None} or {"score": payload.get("score")}
         return JSONResponse({"item": item, **answer, "stored": True},
                             status_code=201 if created else 200)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from audio.io import DEFAULT_MAX_SECONDS
 from db.session import sqlite_url
@@ -32,6 +34,8 @@ class Settings:
     max_seconds: float = DEFAULT_MAX_SECONDS
     max_upload_mb: int = 500
     checkpoints_dir: Path = REPO_CHECKPOINTS
+    #: the address raters reach the app at (behind a proxy or tunnel); None: as requested
+    public_url: str | None = None
 
     @property
     def database_url(self) -> str:
@@ -61,11 +65,56 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--checkpoints-dir", type=Path, default=REPO_CHECKPOINTS,
                         help="folder whose SE checkpoints (*.pt) are offered as systems "
                              "(default: the shipped ./checkpoints)")
+    parser.add_argument("--public-url", type=_public_url,
+                        default=os.environ.get("APP_PUBLIC_URL") or None,
+                        help="address raters reach the app at, such as https://rate.example.org "
+                             "(behind a proxy or tunnel); the rater links the app shows start "
+                             "with it (default: the address the admin page was opened at; "
+                             "or APP_PUBLIC_URL)")
     args = parser.parse_args(argv)
+    if args.public_url is not None:
+        try:
+            args.public_url = _public_url(args.public_url)
+        except argparse.ArgumentTypeError as exc:  # from APP_PUBLIC_URL
+            parser.error(f"APP_PUBLIC_URL: {exc}")
     return Settings(host=args.host, port=args.port, data_dir=args.data_dir.expanduser(),
                     db_url=args.db_url or None, seed_demo=not args.no_demo,
                     max_seconds=args.max_duration,
-                    checkpoints_dir=args.checkpoints_dir.expanduser())
+                    checkpoints_dir=args.checkpoints_dir.expanduser(),
+                    public_url=args.public_url)
+
+
+def _public_url(value: str) -> str:
+    """An http(s) URL with a host and nothing after the path, without the trailing slash."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a public address such as https://rate.example.org")
+    return value.strip().rstrip("/")
+
+
+def rater_base_url(settings: Settings, request_base_url: object | None) -> str:
+    """Where rater links point: ``--public-url`` when set, else the address of the request
+    (what the admin typed in the browser, often 127.0.0.1)."""
+    if settings.public_url:
+        return settings.public_url
+    return str(request_base_url).rstrip("/") if request_base_url else ""
+
+
+def loopback_warning(url: str) -> str:
+    """A one-line warning when ``url`` points at this machine only (no crowd worker can
+    reach 127.0.0.1 or localhost), else an empty string."""
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if not loopback:
+        return ""
+    return (f"Warning: the rater link points at {host}, which only this computer can reach; "
+            f"start the app with --public-url (or APP_PUBLIC_URL) set to the address raters "
+            f"use.")
 
 
 def prepare_data_dir(data_dir: Path) -> Path:

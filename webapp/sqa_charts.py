@@ -48,6 +48,23 @@ def metrics_table(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def system_level_note(metrics: dict | None) -> str:
+    """Why the system-level correlations are blank, when they are: a correlation needs at
+    least two systems' means, and a held-out-systems split over few systems can leave one."""
+    points = pd.DataFrame((metrics or {}).get("points") or [])
+    if points.empty or "system_id" not in points:
+        return ""
+    systems = sorted(points["system_id"].astype(str).unique())
+    if len(systems) >= 2:
+        return (f"System level: correlations of the means of {len(systems)} held-out "
+                f"systems" + (" (few systems: read them with care)." if len(systems) < 5
+                              else "."))
+    return (f"System-level LCC, SRCC and KTAU are blank: the held-out clips come from one "
+            f"system only ({systems[0]}), and a correlation needs at least two systems' "
+            f"means. Hold out a larger share, add label sets with more systems, or evaluate "
+            f"on held-out clips.")
+
+
 def _scatter(frame: pd.DataFrame, colour: str, hover: str, title: str, x_title: str
              ) -> go.Figure:
     fig = go.Figure()
@@ -88,11 +105,16 @@ def residual_figure(points: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Residuals (predicted - human)", "human MOS", "error", height=320)
 
 
+POINT_COLUMNS = ["clip_id", "name", "system_id", "dataset", "mos", "pred", "dnsmos_ovrl",
+                 "dnsmos_p808"]
+#: The metric table's columns, so that it has headers before any model is shown.
+METRIC_COLUMNS = ["predictor"] + [f"{level} {name}" for _, level in LEVELS for name in NAMES]
+SUGGESTION_COLUMNS = ["clip_id", "name", "system", "predicted_mos", "spread"]
+
+
 def points_table(points: pd.DataFrame) -> pd.DataFrame:
     """The held-out clips as a table (select a row to listen)."""
-    columns = ["clip_id", "name", "system_id", "dataset", "mos", "pred", "dnsmos_ovrl",
-               "dnsmos_p808"]
-    return points[[c for c in columns if c in points]].round(3)
+    return points[[c for c in POINT_COLUMNS if c in points]].round(3)
 
 
 REGISTRY_COLUMNS = ["id", "name", "active", "kind", "created", "data", "split", "utt_LCC",

@@ -35,17 +35,24 @@ from sqa.label_formats import FORMATS
 from webapp.clip_views import clip_media
 from webapp.context import AppContext
 from webapp.sqa_charts import (
+    METRIC_COLUMNS,
+    POINT_COLUMNS,
+    SUGGESTION_COLUMNS,
     loss_figure,
     metrics_table,
     points_table,
     registry_table,
     residual_figure,
+    system_level_note,
     system_scatter,
     utterance_scatter,
 )
 
 SPLITS = [("held-out systems (unseen conditions)", "system"), ("held-out clips", "clip")]
-SIZES = [("compact (1.0 M weights)", "compact"), ("tiny (a quick trial)", "tiny")]
+SIZES = [("compact (1.0 M weights)", "compact"), ("tiny (a quick trial, new)", "tiny")]
+#: Where a compact model's training starts: the shipped checkpoint unless told otherwise.
+START_SHIPPED, START_ACTIVE, START_SCRATCH = "shipped checkpoint", "active model", "scratch"
+START_CHOICES = [START_SHIPPED, START_ACTIVE, START_SCRATCH]
 NO_MODEL = ("**No quality model yet.** Train one below, or place a pretrained model folder "
             "(holding `model.pt`) at `checkpoints/sqa/pretrained/` and restart.")
 
@@ -68,12 +75,20 @@ def _registry(context: AppContext) -> pd.DataFrame:
 
 
 def _results(metrics: dict | None, colour: str = "system_id"):
-    """Metric table, two scatters, residuals and the held-out table of stored results."""
+    """Metric table, why system-level cells are blank (if they are), two scatters, residuals
+    and the held-out table of stored results."""
     points = pd.DataFrame((metrics or {}).get("points") or [])
     if points.empty:
-        return None, None, None, None, None
-    return (metrics_table(metrics), utterance_scatter(points, colour), system_scatter(points),
+        return None, "", None, None, None, None
+    return (metrics_table(metrics), system_level_note(metrics),
+            utterance_scatter(points, colour), system_scatter(points),
             residual_figure(points), points_table(points))
+
+
+def _sources_signature(found: dict) -> list:
+    """What the source lists show, to tell whether new votes or label sets arrived."""
+    return [[s.key, s.ratings, s.clips] for kind in ("tests", "label_sets")
+            for s in found[kind]]
 
 
 def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
@@ -87,7 +102,16 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         sets = [(f"{s.title} ({s.ratings} labels, {s.clips} clips)", s.key)
                 for s in found["label_sets"]]
         return (gr.CheckboxGroup(choices=tests), gr.CheckboxGroup(choices=sets),
-                _status(context), _registry(context))
+                _status(context), _registry(context), _sources_signature(found))
+
+    def sources_if_changed(seen: list | None):
+        """Every few seconds: new votes, tests or label sets show without a reload (and
+        nothing is redrawn, or unticked, while nothing changed)."""
+        with context.sessions() as session:
+            signature = _sources_signature(label_sources(session))
+        if signature == seen:
+            return (gr.skip(),) * 5
+        return sources()
 
     def upload(labels_file: str | None, audio_zip: str | None, name: str, fmt: str) -> str:
         if not labels_file:
@@ -102,18 +126,19 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         return f"**{report.summary()}**"
 
     def train(tests: list[str], sets: list[str], split: str, fraction: float, steps: float,
-              size: str, from_active: bool, name: str, colour: str,
+              size: str, start: str, name: str, colour: str,
               progress: gr.Progress = gr.Progress()):
         try:
             with context.sessions() as session:
                 table = training_labels(session, context.store, [int(t) for t in tests or []],
                                         sets or [])
-                init = active_model(session) if from_active else None
+                init = active_model(session) if start == START_ACTIVE else None
         except LibraryError as exc:
             raise gr.Error(str(exc)) from exc
         request = TrainingRequest(name=name or "", split=split, held_out_fraction=fraction,
                                   steps=int(steps or 0), size=size,
-                                  init_model_id=init.id if init else None)
+                                  init_model_id=init.id if init else None,
+                                  from_scratch=start == START_SCRATCH)
         updates: queue.Queue = queue.Queue()
         outcome: dict = {}
 
@@ -133,7 +158,11 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         steps_seen: list[int] = []
         losses: list[float] = []
         total = request.steps
-        skip = [gr.skip()] * 8
+        skip = [gr.skip()] * 10
+        # the previous model's results leave the screen while this one trains
+        yield (loss_figure([], [], total), None, "", None, None, None, None, gr.skip(),
+               f"Training **{request.name}**: starting (step 0 of {total}).", None,
+               gr.Button(visible=False))
         while worker.is_alive() or not updates.empty():
             worker.join(timeout=0.7)
             fresh = False
@@ -146,14 +175,21 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 done = steps_seen[-1] >= total
                 progress((steps_seen[-1], total), unit="steps",
                          desc="scoring held-out clips (model, DNSMOS)" if done else "training")
-                yield loss_figure(steps_seen, losses, total), *skip
+                doing = ("scoring the held-out clips with the model and DNSMOS" if done else
+                         f"step {steps_seen[-1]} of {total}, loss {losses[-1]:.3f}")
+                yield (loss_figure(steps_seen, losses, total), *skip[:7],
+                       f"Training **{request.name}**: {doing}.", *skip[8:])
         if "error" in outcome:
             raise gr.Error(outcome["error"])
         model_id, _ = outcome["model"]
         with context.sessions() as session:
             info = get_model(session, model_id)
+        offer = (f"{_status(context)}  \n**'{info.name}' is trained** and kept in the "
+                 f"registry, not active yet: press *Make it the active model* to use it for "
+                 f"scoring and predictions.")
         yield (loss_figure(steps_seen, losses, total), *_results(info.metrics, colour),
-               _registry(context), _status(context), model_id)
+               _registry(context), offer, model_id,
+               gr.Button(f"Make '{info.name}' the active model", visible=True))
 
     def show(model_id: float | None, colour: str):
         if not model_id:
@@ -171,7 +207,7 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         if not model_id:
             return gr.skip()
         with context.sessions() as session:
-            return _results(get_model(session, model_id).metrics, colour)[1]
+            return _results(get_model(session, model_id).metrics, colour)[2]
 
     def activate(model_id: float | None):
         if not model_id:
@@ -182,6 +218,10 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         except QualityModelError as exc:
             raise gr.Error(str(exc)) from exc
         return _registry(context), _status(context)
+
+    def activate_trained(model_id: int | None):
+        registry_value, status_value = activate(model_id)
+        return registry_value, status_value, gr.Button(visible=False)
 
     def score(progress: gr.Progress = gr.Progress()) -> str:
         try:
@@ -232,13 +272,19 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
                           elem_id="sqa-steps")
         size = gr.Radio(SIZES, value="compact", label="Model", elem_id="sqa-size")
     with gr.Row():
-        from_active = gr.Checkbox(False, label="Start from the active model (fine-tune)")
+        start = gr.Radio(START_CHOICES, value=START_SHIPPED, label="Start from",
+                         elem_id="sqa-start")
         name = gr.Textbox(label="Model name", elem_id="sqa-name")
         train_button = gr.Button("Train", variant="primary", elem_id="sqa-train")
     loss = gr.Plot(label="Training loss", elem_id="sqa-loss")
+    train_status = gr.Markdown(elem_id="sqa-train-status")
+    activate_new = gr.Button("Make it the active model", visible=False,
+                             elem_id="sqa-activate-new")
     metrics = gr.Dataframe(label="Held-out clips: this model beside DNSMOS on the same clips "
                                  "(MSE lower is better; LCC, SRCC, KTAU higher)",
-                           interactive=False, elem_id="sqa-metrics")
+                           headers=METRIC_COLUMNS, interactive=False, wrap=True,
+                           elem_id="sqa-metrics")
+    metrics_note = gr.Markdown(elem_id="sqa-metrics-note")
     colour = gr.Radio([("system", "system_id"), ("dataset", "dataset")], value="system_id",
                       label="Colour the utterances by")
     shown_model = gr.State(None)
@@ -249,14 +295,15 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
     residuals = gr.Plot(label="Residuals", elem_id="sqa-residuals")
     with gr.Row():
         points = gr.Dataframe(label="Held-out clips (select a row to listen)",
-                              interactive=False, max_height=300, elem_id="sqa-points")
+                              headers=POINT_COLUMNS, interactive=False, max_height=300,
+                              wrap=True, elem_id="sqa-points")
         with gr.Column(scale=0, min_width=320):
             point_clip = gr.Number(label="Clip id", precision=0)
             player = gr.Audio(label="Clip", type="filepath", interactive=False,
                               elem_id="sqa-player")
     gr.Markdown("### Models")
     registry = gr.Dataframe(label="Registry (select a row, then activate or show it)",
-                            interactive=False, elem_id="sqa-registry")
+                            interactive=False, wrap=True, elem_id="sqa-registry")
     with gr.Row():
         model_id = gr.Number(label="Model id", precision=0, elem_id="sqa-model-id")
         activate_button = gr.Button("Activate", elem_id="sqa-activate")
@@ -268,15 +315,20 @@ def build_sqa_tab(context: AppContext, blocks: gr.Blocks) -> None:
         suggest_button = gr.Button("Suggest clips to rate next", elem_id="sqa-suggest")
     score_report = gr.Markdown(elem_id="sqa-score-report")
     suggestions = gr.Dataframe(label="Least certain clips (MC-dropout spread of the predicted "
-                                     "MOS)", interactive=False, elem_id="sqa-suggestions")
+                                     "MOS)", headers=SUGGESTION_COLUMNS, interactive=False,
+                              wrap=True, elem_id="sqa-suggestions")
 
-    results = [metrics, scatter_utt, scatter_sys, residuals, points]
-    refresh = [tests, sets, status, registry]
+    results = [metrics, metrics_note, scatter_utt, scatter_sys, residuals, points]
+    seen_sources = gr.State(None)
+    refresh = [tests, sets, status, registry, seen_sources]
     upload_button.click(upload, [labels_file, audio_zip, set_name, fmt], upload_report).then(
         sources, None, refresh)
-    train_button.click(train, [tests, sets, split, fraction, steps, size, from_active, name,
-                               colour], [loss, *results, registry, status, shown_model],
+    train_button.click(train, [tests, sets, split, fraction, steps, size, start, name,
+                               colour],
+                       [loss, *results, registry, train_status, shown_model, activate_new],
                        show_progress_on=[loss])
+    activate_new.click(activate_trained, shown_model, [registry, status, activate_new])
+    gr.Timer(10).tick(sources_if_changed, seen_sources, refresh, show_progress="hidden")
     colour.change(recolour, [shown_model, colour], scatter_utt)
     points.select(pick_row, None, point_clip)
     point_clip.change(play, point_clip, player)

@@ -14,6 +14,7 @@ import yaml
 from listening_tests.design import close_test, create_test, get_test, list_tests, open_test
 from listening_tests.downloads import EXPORTS, export_file
 from listening_tests.errors import RatingError
+from listening_tests.methods import method_of
 from listening_tests.results import (
     list_sessions,
     statistics_frame,
@@ -22,9 +23,10 @@ from listening_tests.results import (
     votes_frame,
 )
 from listening_tests.review import override_decision
-from webapp.charts import bars_with_ci
+from webapp.charts import bars_with_ci, scales_vs_metric_figure
 from webapp.comparison_view import build_comparison_view, comparison_outputs
 from webapp.context import AppContext
+from webapp.settings import rater_base_url
 
 EXAMPLE_SPEC = """\
 name: Demo ACR
@@ -84,9 +86,15 @@ def _raters_figure(raters: list[dict]) -> go.Figure:
     fig = go.Figure()
     if len(frame):
         fig.add_scatter(x=frame["n_votes"], y=frame["r"], mode="markers", text=frame["rater"],
+                        name="leave-one-out r",
                         hovertemplate="%{text}: r=%{y:.2f}, %{x} votes<extra></extra>")
+        if "irr_p808" in frame:
+            fig.add_scatter(x=frame["n_votes"], y=frame["irr_p808"], mode="markers",
+                            text=frame["rater"], name="P.808 IRR (self included)",
+                            marker=dict(symbol="x"),
+                            hovertemplate="%{text}: P.808 IRR=%{y:.2f}<extra></extra>")
     fig.update_layout(height=300, margin=dict(l=50, r=20, t=30, b=40),
-                      title=dict(text="Rater agreement with the other raters' clip MOS"),
+                      title=dict(text="Rater agreement with the clip MOS"),
                       xaxis=dict(title=dict(text="votes")),
                       yaxis=dict(title=dict(text="Pearson r"), range=[-1.05, 1.05]))
     return fig
@@ -136,7 +144,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         return tests_table()
 
     def rater_link(info: dict, request: gr.Request | None) -> str:
-        base = str(request.base_url).rstrip("/") if request else ""
+        base = rater_base_url(context.settings, request.base_url if request else None)
         id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
             else "participant=<rater id>"
         return f"{base}/rate/{info['id']}?{id_param}"
@@ -150,9 +158,9 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                     method = get_test(session, int(test_id)).method
             except RatingError as exc:
                 raise gr.Error(exc.message) from exc
-        if method == "acr":
+        if method_of(method).dashboard == "mos":
             return (*acr_dashboard(test_id, request), gr.Column(visible=True),
-                    *comparison_outputs(context, int(test_id or 0), "acr"))
+                    *comparison_outputs(context, int(test_id or 0), method))
         return (*comparison_dashboard(int(test_id), request), gr.Column(visible=False),
                 *comparison_outputs(context, int(test_id), method))
 
@@ -189,7 +197,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         except RatingError as exc:
             raise gr.Error(exc.message) from exc
         info, counts = overview["test"], overview["sessions"]
-        base = str(request.base_url).rstrip("/") if request else ""
+        base = rater_base_url(context.settings, request.base_url if request else None)
         id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
             else "participant=<rater id>"
         share = overview["clean_vote_share"]
@@ -206,14 +214,23 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         systems = pd.DataFrame([{k: v for k, v in s.items() if k != "objective"}
                                 | (s.get("objective") or {}) for s in overview["systems"]])
         figure = None
-        if len(systems):
+        if overview.get("scales"):  # several scales (P.835): their MOS side by side
+            long = pd.DataFrame([{**row, "scale": scale.upper()}
+                                 for scale, table in overview["scales"].items()
+                                 for row in table["systems"]])
+            figure = bars_with_ci(long.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
+                                                       "n": "mos_n"}), "mos", color="scale",
+                                  title="MOS per system and scale, 95% CI (t)")
+        elif len(systems):
             figure = bars_with_ci(systems.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
                                                           "n": "mos_n"}),
                                   "mos", title="MOS per system, 95% CI (t)")
+        # P.835: the scales against DNSMOS SIG/BAK/OVRL where the vote histogram goes
+        votes_figure = scales_vs_metric_figure(overview["dnsmos"]) if overview.get("dnsmos") \
+            else _histogram_figure(used) if len(used) else None
         session_rows = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])}
                                      for s in sessions])
-        return (text, _votes_per_clip_figure(overview["clips"]), figure,
-                _histogram_figure(used) if len(used) else None,
+        return (text, _votes_per_clip_figure(overview["clips"]), figure, votes_figure,
                 _raters_figure(overview["raters"]), _reasons_figure(overview["reasons"]),
                 systems.round(3) if len(systems) else None,
                 session_rows if len(session_rows) else None)

@@ -9,6 +9,7 @@ path fails under numpy 2); LSD and MCD follow the URGENT 2025 definitions.
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 from types import ModuleType
 
@@ -19,7 +20,12 @@ from scipy import linalg, signal
 from scipy.spatial import distance
 
 from audio.metrics.inputs import check_pair
-from audio.resample import resample
+from audio.metrics.reuse import at_rate, by_content
+
+#: PESQ's and SPTK's C code keep state in static variables; their wrappers hold the GIL
+#: today, and these locks keep concurrent scoring threads safe should that change.
+_PESQ_LOCK = threading.Lock()
+_SPTK_LOCK = threading.Lock()
 
 #: Mel-cepstrum order and all-pass constant per rate, as in the URGENT/ESPnet MCD script.
 MCEP_PARAMS: dict[int, tuple[int, float]] = {
@@ -42,12 +48,13 @@ def pesq(estimate: np.ndarray, reference: np.ndarray, *, sample_rate: int) -> fl
         mode, rate = "nb", 8_000
     elif sample_rate >= 16_000:
         mode, rate = "wb", 16_000
-        est, ref = resample(est, sample_rate, rate), resample(ref, sample_rate, rate)
+        est, ref = at_rate(est, sample_rate, rate), at_rate(ref, sample_rate, rate)
     else:
         raise ValueError(f"PESQ needs 8000 Hz (narrow-band) or at least 16000 Hz "
                          f"(wide-band), got {sample_rate} Hz")
     try:
-        return float(pesq_package.pesq(rate, ref, est, mode))
+        with _PESQ_LOCK:
+            return float(pesq_package.pesq(rate, ref, est, mode))
     except pesq_package.PesqError as exc:
         message = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise ValueError(f"PESQ: {message}") from exc
@@ -146,14 +153,19 @@ def _sptk() -> ModuleType:
     return pysptk
 
 
+@by_content()
 def _mel_cepstrum(x: np.ndarray, order: int, alpha: float, n_fft: int = 1024,
                   hop: int = 256) -> np.ndarray:
-    """SPTK mel-cepstra of Hamming-windowed frames (no padding), shape (frames, order+1)."""
+    """SPTK mel-cepstra of Hamming-windowed frames (no padding), shape (frames, order+1).
+
+    Remembered by content: the reference's mel-cepstra serve every output scored against it
+    (they are half of MCD's cost, and SPTK's analysis, not the DTW, is most of it)."""
     sptk = _sptk()
     window = sptk.sptk.hamming(n_fft)
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
-    return np.stack([sptk.mcep(frame * window, order, alpha, eps=1e-6, etype=1)
-                     for frame in frames])
+    with _SPTK_LOCK:
+        return np.stack([sptk.mcep(frame * window, order, alpha, eps=1e-6, etype=1)
+                         for frame in frames])
 
 
 def mcd(estimate: np.ndarray, reference: np.ndarray, *, sample_rate: int,

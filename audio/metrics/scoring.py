@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -57,10 +58,12 @@ INTRUSIVE_FUNCTIONS: dict[str, IntrusiveMetric] = {
 @dataclass(frozen=True)
 class ClipScores:
     """Scores of one clip: ``values`` has every requested metric (NaN where it failed),
-    ``errors`` says why for each NaN."""
+    ``errors`` says why for each NaN, ``seconds`` the wall time each took (the four DNSMOS
+    columns come from one model run, timed once under ``"dnsmos"``)."""
 
     values: dict[str, float]
     errors: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _dnsmos_values(estimate: np.ndarray, sample_rate: int) -> dict[str, float]:
@@ -101,11 +104,16 @@ def score_clip(estimate: np.ndarray, sample_rate: int, reference: np.ndarray | N
         tasks.append((dnsmos_names, functools.partial(_dnsmos_values, estimate, sample_rate)))
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
+    seconds: dict[str, float] = {}
     for names, run in tasks:
+        started = time.perf_counter()
         try:
             result = run()
             values.update({name: result[name] for name in names})
         except (ValueError, RuntimeError) as exc:
             for name in names:
                 values[name], errors[name] = math.nan, str(exc)
-    return ClipScores(values={name: values[name] for name in metrics}, errors=errors)
+        seconds["dnsmos" if names is dnsmos_names else names[0]] = \
+            time.perf_counter() - started
+    return ClipScores(values={name: values[name] for name in metrics}, errors=errors,
+                      seconds=seconds)

@@ -6,10 +6,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from se.systems.base import System
+from se.systems.deepfilternet import DeepFilterNet3
 from se.systems.external import ExternalSystem
 from se.systems.identity import Unprocessed
 from se.systems.mmse_lsa import MmseLsa
 from se.systems.neural import discover_checkpoints
+from se.systems.nsnet2 import NSNet2
 from se.systems.rnnoise import RNNoise
 from se.systems.spectral_gating import SpectralGating
 from se.systems.wpe import Wpe, WpeMmseLsa
@@ -23,6 +25,8 @@ BUILTIN_SYSTEMS: dict[str, Callable[[], System]] = {
     "wpe": Wpe,
     "wpe_mmse_lsa": WpeMmseLsa,
     "rnnoise": RNNoise,
+    "deepfilternet3": DeepFilterNet3,
+    "nsnet2": NSNet2,
 }
 
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 def _demo_clip_id(app_server, name: str) -> int:
     clips = httpx.get(f"{app_server.url}/api/clips", params={"dataset": "demo"},
-                      headers=app_server.headers()).json()["clips"]
+                      headers=app_server.headers(), timeout=60).json()["clips"]
     return next(c["id"] for c in clips if c["name"] == name)
 
 
@@ -25,11 +25,19 @@ def _choose_systems(group, wanted: set[str]) -> None:
         box.set_checked(label in wanted)
 
 
-def test_enhance_one_clip_with_two_systems(admin_page, app_server):
+def test_enhance_one_clip_picked_by_name_with_two_systems(admin_page, app_server):
     clip_id = _demo_clip_id(app_server, "u02_de_16k_clipping.flac")
     page = admin_page
     page.get_by_role("tab", name="Enhance").click()
-    page.locator("#enhance-clip-id input").fill(str(clip_id))
+    # Search the library by name, then pick the clip from what was found.
+    page.locator("#enhance-search textarea, #enhance-search input").first.fill("u02_de_16k_clip")
+    page.locator("#enhance-search-button").click()
+    expect(page.locator("#enhance-clip")).to_contain_text("1 found", timeout=30_000)
+    page.locator("#enhance-clip input").click()
+    option = page.get_by_role("option", name=re.compile(r"u02_de_16k_clipping\.flac"))
+    expect(option).to_contain_text(f"id {clip_id}")
+    expect(option).to_contain_text("demo")
+    option.click()
     systems = page.locator("#enhance-systems")
     expect(systems).to_contain_text("mmse_lsa")
     _choose_systems(systems, {"unprocessed", "mmse_lsa"})
@@ -38,6 +46,8 @@ def test_enhance_one_clip_with_two_systems(admin_page, app_server):
     expect(table).to_contain_text("mmse_lsa", timeout=90_000)
     expect(table).to_contain_text("(input)")
     expect(table).not_to_contain_text("rnnoise")
+    expect(page.locator("#enhance-status")).to_contain_text("Done", timeout=90_000)
+    expect(table.get_by_role("gridcell", name="…", exact=True)).to_have_count(0)
     # Input, clean reference and two outputs side by side, with 16-bit downloads.
     expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=30_000)
     expect(page.locator("a[href$='/u02_de_16k_clipping_mmse_lsa.flac']")).not_to_have_count(0)
@@ -57,6 +67,9 @@ def test_compare_systems_over_the_demo_set(admin_page):
     expect(summary).to_contain_text("±")
     expect(summary).to_contain_text("mmse_lsa")
     expect(summary).to_contain_text("36")  # every degraded demo clip was compared
+    # the means are over one stated clip set, the same for both systems
+    expect(page.locator("#compare-clip-set")).to_contain_text(
+        "same clips for all 2 systems: the 36 input clips")
     expect(page.locator("#compare-bars .js-plotly-plot")).to_be_visible()
     expect(page.locator("#compare-boxes .js-plotly-plot")).to_be_visible()
     expect(page.locator("#compare-by-category")).to_contain_text("unknown")  # no labels
@@ -70,6 +83,9 @@ def test_compare_systems_over_the_demo_set(admin_page):
         visible=True).first.click()
     expect(page.get_by_text("clean reference", exact=True).first).to_be_visible()
     expect(page.locator(".js-plotly-plot")).to_have_count(2 + 4, timeout=30_000)
+    # ...just below the table, scrolled to where the person is looking
+    expect(page.locator("#compare-clip-title")).to_contain_text("u01_en-us_8k_noise-white")
+    expect(page.locator("#compare-clip-view")).to_be_in_viewport()
 
 
 @pytest.mark.parametrize("name, seconds, rate, silent, message", [

@@ -3,6 +3,8 @@ see its metrics beside DNSMOS and the predicted-vs-human scatter, then score the
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -58,3 +60,20 @@ def test_upload_train_and_see_metrics_and_scatter(admin_page, tmp_path):
     expect(scatter.locator(".scatterlayer .point")).not_to_have_count(0)
     expect(page.locator("#sqa-registry")).to_contain_text("browser-tiny", timeout=30_000)
     expect(page.locator("#sqa-registry")).to_contain_text("label set browserset")
+
+    # The new model is offered as the active one; once active it scores the library, and
+    # the least certain clips say which system made each.
+    offer = page.locator("#sqa-activate-new")
+    expect(offer).to_contain_text("browser-tiny")
+    expect(page.locator("#sqa-train-status")).to_contain_text("not active yet")
+    offer.click()
+    expect(page.locator("#sqa-status")).to_contain_text("Active model: browser-tiny",
+                                                       timeout=30_000)
+    expect(offer).to_be_hidden()
+    page.locator("#sqa-score").click()
+    expect(page.locator("#sqa-score-report")).to_contain_text("clips scored", timeout=180_000)
+    page.locator("#sqa-suggest").click()
+    suggestions = page.locator("#sqa-suggestions")
+    expect(suggestions).to_contain_text("system", timeout=30_000)
+    # most scored clips are demo clips, whose system is "unprocessed" or "reference"
+    expect(suggestions).to_contain_text(re.compile("unprocessed|reference"))

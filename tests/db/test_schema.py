@@ -1,4 +1,5 @@
-"""The migrations build exactly the schema the models describe, on SQLite with WAL."""
+"""The migrations build exactly the schema the models describe, on SQLite (with WAL) and on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from db.session import (
 )
 
 
-def test_upgrade_from_empty_matches_the_models(tmp_path):
-    engine = create_db_engine(sqlite_url(tmp_path / "fresh.db"))
+def test_upgrade_from_empty_matches_the_models(empty_db_url):
+    engine = create_db_engine(empty_db_url)
     assert current_revision(engine) is None
     assert upgrade_database(engine) == head_revision()
     with engine.connect() as connection:
@@ -29,10 +30,11 @@ def test_upgrade_from_empty_matches_the_models(tmp_path):
     assert diff == [], f"models and migrations disagree: {diff}"
     assert {"clips", "systems", "datasets", "dataset_clips"} <= set(
         inspect(engine).get_table_names())
+    engine.dispose()
 
 
-def test_upgrade_twice_is_harmless_and_data_survives(tmp_path):
-    url = sqlite_url(tmp_path / "again.db")
+def test_upgrade_twice_is_harmless_and_data_survives(empty_db_url):
+    url = empty_db_url
     engine = create_db_engine(url)
     upgrade_database(engine)
     with engine.begin() as connection:
@@ -43,6 +45,7 @@ def test_upgrade_twice_is_harmless_and_data_survives(tmp_path):
     upgrade_database(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT name FROM datasets")).scalar() == "kept"
+    engine.dispose()
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
@@ -68,12 +71,12 @@ def test_unreachable_databases_fail_with_one_clear_line(tmp_path):
     assert sqlite3.sqlite_version  # the stdlib driver is what the default URL uses
 
 
-def test_a_database_from_the_first_release_upgrades_with_its_data(tmp_path):
+def test_a_database_from_the_first_release_upgrades_with_its_data(empty_db_url):
     from alembic import command
 
     from db.session import alembic_config
 
-    engine = create_db_engine(sqlite_url(tmp_path / "old.db"))
+    engine = create_db_engine(empty_db_url)
     command.upgrade(alembic_config(engine), "0001_library")
     with engine.begin() as connection:
         connection.execute(text(

@@ -13,6 +13,7 @@ from audio.io import Audio, save_audio
 from db.models import Clip, EnhancementRun, ObjectiveScore, SystemKind
 from library.clips import LibraryError, add_clip, get_or_create_dataset, get_or_create_system
 from library.comparison import (
+    clip_set_note,
     comparison_inputs,
     enhance_clip,
     mean_ci95,
@@ -104,7 +105,7 @@ def test_comparison_rows_summaries_and_caching(sessions, store, mini):
     progress = []
     results = run_comparison(sessions, store, inputs, systems, ["si_sdr", "pesq"],
                              progress=lambda d, t, _w: progress.append((d, t)))
-    assert len(results) == 4 and progress[-1] == (4, 4)
+    assert len(results) == 4 and progress[-1] == (8, 8)  # each output made, then scored
     by_pair = results.set_index(["input_clip_id", "system"])
     gain = (by_pair.loc[(mini["noisy"], "mmse_lsa"), "si_sdr"]
             - by_pair.loc[(mini["noisy"], "unprocessed"), "si_sdr"])
@@ -200,3 +201,20 @@ def test_every_system_enhances_a_demo_clip_at_every_rate(sessions, store):
                                                                           row.input_clip_id)
             assert (output.sample_rate, output.num_frames) == (source.sample_rate,
                                                                source.num_frames)
+
+
+def test_means_are_over_one_clip_set_for_every_system():
+    """A system that failed on a clip must not get a mean over other clips than its rivals:
+    system b has no value on clip 3, so both means use clips 1 and 2 only."""
+    results = pd.DataFrame({
+        "input_clip_id": [1, 1, 2, 2, 3, 3], "system": ["a", "b"] * 3,
+        "distortions": [["noise"]] * 6, "real_time_factor": [0.1] * 6,
+        "pesq": [1.0, 2.0, 2.0, 3.0, 4.5, math.nan],
+        "si_sdr": [5.0, 6.0, 7.0, 8.0, 9.0, 10.0]})
+    summary = summarize(results, ["pesq", "si_sdr"]).set_index("system")
+    assert summary.loc["a", "pesq_mean"] == pytest.approx(1.5)  # not (1 + 2 + 4.5) / 3
+    assert summary.loc["b", "pesq_mean"] == pytest.approx(2.5)
+    assert list(summary["pesq_n"]) == [2, 2] and list(summary["si_sdr_n"]) == [3, 3]
+    note = clip_set_note(results, ["pesq", "si_sdr"])
+    assert "same clips for all 2 systems" in note and "pesq 2" in note
+    assert "every metric scored" in clip_set_note(results, ["si_sdr"])

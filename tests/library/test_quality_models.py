@@ -139,6 +139,9 @@ def test_scoring_is_cached_and_suggestions_are_the_least_certain(sessions, store
     assert suggested["spread"].tolist() == pytest.approx(spreads)
     top = max(rows, key=lambda r: r.spread)
     assert int(suggested["clip_id"].iloc[0]) == top.clip_id
+    made_by = {r.id: r.system or "" for r in table}  # which system each suggested clip is
+    assert dict(zip(suggested["clip_id"], suggested["system"], strict=True)) == {
+        c: made_by[c] for c in suggested["clip_id"]}
     assert {r.id: r.predicted_mos for r in table} == pytest.approx(
         {r.clip_id: r.mos for r in rows})
     # The Compare tab's per-clip rows carry it too (the identity system's output is its input).

@@ -49,7 +49,8 @@ def test_create_prints_the_id_and_a_bad_spec_fails_in_one_line(tmp_path, capsys)
     out = tmp_path / "out"
     assert main(["export", str(test_id), "votes_per_clip.csv", "--out", str(out),
                  "--data-dir", str(lab.data_dir)]) == 0
-    assert (out / "votes_per_clip.csv").read_text().startswith("file,n,MOS,std,95%CI")
+    assert (out / "votes_per_clip.csv").read_text().startswith(
+        "file_url,n,MOS,std,95%CI,short_file_name,condition")
     assert main(["open", "99", "--data-dir", str(lab.data_dir)]) == 2
     assert capsys.readouterr().err == "error: there is no listening test with id 99\n"
     with lab.sessions() as db:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from db.models import Clip, EnhancementRun, ListeningTest, ListeningTestItem, System
 from listening_tests.design import close_test, create_test, get_test, list_tests, open_test
 from listening_tests.errors import Conflict, NotFound, SpecError
+from listening_tests.results import export_names
 from listening_tests.spec import ListeningTestSpec, load_spec_file
 from tests.listening_tests.rating_lab import T0, make_lab, plain_spec
 
@@ -140,6 +141,13 @@ def test_the_demo_design_has_gold_traps_and_training(tmp_path):
         assert traps[0].duration_seconds > min(parent.duration_seconds, 2.0) + 3.0
         rating_clips = {i.clip_id for i in items if i.role == "rating"}
         assert not rating_clips & {i.clip_id for i in by_role["training"]}
+        # gold and training apart: a rater never hears a gold clip in training
+        assert not {i.clip_id for i in by_role["gold"]} & {i.clip_id for i in by_role["training"]}
+        # a degraded gold clip is not named after the clean clip it was made from
+        bad = [i for i in by_role["gold"] if i.expected_score == 1]
+        assert bad and all(not i.sample_id.endswith("_clean") for i in bad)
+        names = export_names(items)
+        assert all(not names[i.id].removesuffix(".flac").endswith("_clean") for i in bad)
         stored = db.get(ListeningTest, info.id).spec
     assert stored["seed"] == db.get(ListeningTest, info.id).seed
     assert ListeningTestSpec.from_dict(stored).completion_code == "C1A2B3"

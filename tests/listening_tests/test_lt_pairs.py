@@ -116,9 +116,15 @@ def test_ccr_sign_correction_end_to_end(lab):
     with pytest.raises(Invalid, match="score, not a choice"):
         rater.answer(body["items"][0]["item"], choice="A")
     rater.answer_all(lambda sides: {"score": 3})  # "B much better", always
-    assert rater.finish()[0] == "not_used"  # raw answers never vary: straight-lining
+    # P.808's page stores sign-corrected answers and its variance rule sees those: the raw
+    # answers never vary, the corrected ones do (both orders are drawn), so this is used.
+    assert rater.finish() == ("accepted", [])
+    flat = PairRater(lab, test_id, "P2")  # "processed slightly better", every time
+    flat.answer_all(lambda sides: {"score": -1 if sides[0] in ("a", "b") else 1})
+    assert flat.finish() == ("not_used", ["rating variance 0 < 0.1 (straight-lining)"])
     with lab.sessions() as db:
         frame = comparison_frame(db, test_id)
+    frame = frame[frame["rater"] == "P1"]
     assert set(frame["raw_score"]) == {3}
     assert set(frame["swapped"]) == {True, False}  # both orders drawn
     # processed first (not swapped): B was the reference, so "B much better" is -3

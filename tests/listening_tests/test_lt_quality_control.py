@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -13,7 +14,10 @@ from listening_tests.quality_control import (
     QcSettings,
     SessionRecord,
     evaluate_session,
+    passes_variance_rule,
     rater_correlation_floor,
+    rater_irr_floor,
+    rating_variance,
     vote_outliers,
     vote_z_scores,
 )
@@ -120,6 +124,33 @@ def test_thresholds_are_inclusive_where_p808_says_so() -> None:
     assert evaluate_session(session(sessions=60)).status == "accepted"  # at the limit
 
 
+def test_variance_rule_is_exact_at_the_boundary() -> None:
+    # nine 4s and one 5: n = 10, sum 41, sum of squares 169;
+    # (10 * 169 - 41^2) / (10 * 9) = 9 / 90 = 1/10 exactly: P.808 uses the session
+    nine_fours = (4,) * 9 + (5,)
+    assert float(np.var(nine_fours, ddof=1)) < 0.1  # what floating point says
+    assert rating_variance(nine_fours) == Fraction(1, 10)
+    assert passes_variance_rule(nine_fours, 0.1)
+    assert evaluate_session(session(ratings(nine_fours))) == QcDecision("accepted")
+    # ten 4s and one 5: (11 * 185 - 45^2) / (11 * 10) = 10 / 110 = 1/11 < 1/10
+    decision = evaluate_session(session(ratings((4,) * 10 + (5,))))
+    assert decision == QcDecision("not_used", ("rating variance 0.0909 < 0.1 (straight-lining)",))
+    # a threshold written as 0.3 means 3/10: 2, 2, 3 has variance 1/3 >= 3/10; 1, 1, 1, 2 has
+    # (4 * 7 - 25) / 12 = 1/4 < 3/10
+    assert passes_variance_rule((2, 2, 3), 0.3) and not passes_variance_rule((1, 1, 1, 2), 0.3)
+
+
+def test_fewer_than_two_ratings_fail_the_variance_rule_as_in_p808() -> None:
+    # P.808's parser gives such a session variance -1, below any threshold
+    assert rating_variance((4,)) is None and not passes_variance_rule((4,), 0.1)
+    decision = evaluate_session(session(ratings((4,))))
+    assert decision == QcDecision(
+        "not_used", ("rating variance undefined (fewer than 2 ratings) < 0.1 (straight-lining)",))
+    # with the rule off (A/B has no scale to straight-line on) nothing is said
+    off = dataclasses.replace(QcSettings(), min_rating_variance=0.0)
+    assert evaluate_session(session(ratings((4,))), off) == QcDecision("accepted")
+
+
 def test_gold_and_trap_answers_do_not_count_towards_variance() -> None:
     decision = evaluate_session(session(ratings((3,) * 10), gold=5, trap=2))
     assert decision.status == "not_used"
@@ -191,3 +222,15 @@ def test_rater_correlation_floor_flags_the_inverter() -> None:
     assert out["below_floor"].tolist() == [True, False, False, False]  # inv, r1, r2, r3
     assert out.loc["inv", "reason"].startswith("correlation with other raters r=-1 < 0.5")
     assert (out.loc[["r1", "r2", "r3"], "reason"] == "").all()
+
+
+def test_p808_irr_floor_counts_undefined_reliability_as_below() -> None:
+    rows = [vote(c, "X", r, s) for c, scores in {"a": (1, 2, 3), "b": (3, 3, 3),
+                                                 "c": (5, 4, 3)}.items()
+            for r, s in zip(("r1", "r2", "r3"), scores, strict=True)]
+    flags = rater_irr_floor(frame(rows), 0.7)
+    # r1 and r2 rise with the clip MOS (2, 3, 4): r = 1; r3 gave 3 everywhere: undefined
+    assert flags["irr"].loc[["r1", "r2"]].tolist() == pytest.approx([1.0, 1.0])
+    assert flags["below_floor"].tolist() == [False, False, True]
+    assert flags.loc["r3", "reason"] == (
+        "P.808 inter-rater reliability undefined < 0.7 over 3 clips")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from datetime import timedelta
 
@@ -12,8 +13,9 @@ import soundfile as sf
 from sqlalchemy import select
 
 from db.models import Clip, ListeningTestItem, ObjectiveScore
-from listening_tests.downloads import EXPORTS, export_file
+from listening_tests.downloads import export_file
 from listening_tests.errors import NotFound
+from listening_tests.methods import method_of
 from listening_tests.results import test_overview, test_results, votes_frame
 from tests.listening_tests.rating_lab import T0, Rater, make_lab, plain_spec
 
@@ -110,22 +112,48 @@ def test_p808_exports_match_the_results(rated):
     lab, test_id = rated
     with lab.sessions() as db:
         results = test_results(db, test_id)
-        files = {name: export_file(db, lab.store, test_id, name) for name in EXPORTS}
+        files = {name: export_file(db, lab.store, test_id, name)
+                 for name in method_of("acr").exports}
         with pytest.raises(NotFound, match=r"no export named 'x\.csv'"):
             export_file(db, lab.store, test_id, "x.csv")
+    # counts are integers in the JSON ("n": 3, never 3.0)
+    assert all(type(row["n"]) is int for row in results["clips"] + results["systems"])
+    assert json.dumps(results["systems"][0]).count('"n": ') == 1
+    assert '"n": ' + str(results["systems"][0]["n"]) + "," in json.dumps(results["systems"][0])
     per_cond = pd.read_csv(io.BytesIO(files["votes_per_cond.csv"].content))
-    assert list(per_cond.columns) == ["condition", "n", "MOS", "std", "95%CI", "95%CI_t"]
+    # P.808's columns in P.808's order, ours after them
+    assert list(per_cond.columns) == ["condition_name", "condition", "n", "MOS", "std",
+                                      "95%CI", "95%CI_t"]
     for system in results["systems"]:
-        row = per_cond[per_cond["condition"] == system["system"]].iloc[0]
+        row = per_cond[per_cond["condition_name"] == system["system"]].iloc[0]
         assert row["n"] == system["n"] and row["MOS"] == pytest.approx(system["mos"])
     per_clip = pd.read_csv(io.BytesIO(files["votes_per_clip.csv"].content))
+    width = per_clip["n"].max()
+    assert list(per_clip.columns) == ["file_url", "n", "MOS", "std", "95%CI",
+                                      "short_file_name", "condition",
+                                      *[f"vote_{i}" for i in range(1, width + 1)], "95%CI_t"]
     assert per_clip["n"].sum() == sum(c["n"] for c in results["clips"])
-    worker = files["votes_per_worker.csv"].content.decode()
-    assert "'=HYPERLINK" in worker and "\n=HYPERLINK" not in worker
-    assert {"rating", "gold", "trap"} <= set(pd.read_csv(io.StringIO(worker))["question_type"])
+    assert (per_clip["short_file_name"] == per_clip["file_url"].str.split("/").str[-1]).all()
+    worker_text = files["votes_per_worker.csv"].content.decode()
+    assert "'=HYPERLINK" in worker_text and "\n=HYPERLINK" not in worker_text
+    worker = pd.read_csv(io.StringIO(worker_text))
+    assert list(worker.columns) == ["HITId", "workerid", "assignment_id", "assignmentstatus",
+                                    "file", "short_file_name", "vote", "question_type",
+                                    "condition"]
+    # rating answers only, as P.808 lists them: one row per vote counted in votes_per_clip
+    assert set(worker["question_type"]) == {"MOS"} and len(worker) == per_clip["n"].sum()
+    assert not worker["condition"].isin(["gold", "trap"]).any()
     report = pd.read_csv(io.BytesIO(files["accept_reject.csv"].content))
     assert sorted(report["status"]) == ["accepted"] * 6 + ["not_used", "rejected"]
     assert report.loc[report["status"] == "rejected", "reasons"].str.contains("trapping").all()
+    gui = pd.read_csv(io.BytesIO(files["accept_reject_gui.csv"].content), keep_default_na=False)
+    assert list(gui.columns) == ["WorkerId", "assignmentId", "HITId", "Approve", "Reject",
+                                 "n_duplicate"]
+    assert gui["assignmentId"].tolist() == report["session"].tolist()
+    assert sorted(gui["Approve"]) == [""] + ["x"] * 7  # not used is paid, so approved
+    rejected = gui[gui["Approve"] == ""].iloc[0]
+    assert "trapping" in rejected["Reject"] and (gui["n_duplicate"] == 0).all()
+    assert (gui.loc[gui["Approve"] == "x", "Reject"] == "").all()
 
 
 def test_urgent_labels_zip_and_parquet(rated):
@@ -174,3 +202,31 @@ def test_optional_checks_leave_out_outliers_and_unreliable_raters(tmp_path):
     assert plain["used"].all()
     assert not frame.loc[frame["rater"] == "inverted", "used"].any()
     assert frame.loc[frame["rater"] != "inverted", "used"].all()
+
+
+def test_p808_irr_floor_leaves_out_unreliable_raters(tmp_path):
+    # rater_min_irr from a P.808 configuration, on P.808's own reliability
+    lab = make_lab(tmp_path, "mini")
+    spec = plain_spec(votes_per_clip=4, clips_per_session=24,
+                      quality_control={"min_rater_irr": 0.7})
+    test_id = lab.create(spec)
+    with lab.sessions() as db:
+        condition = {i.clip_id: i.condition for i in db.scalars(select(ListeningTestItem))}
+    base = {"unprocessed": 1, "a": 3, "b": 5}
+    for name, invert in (("p1", False), ("p2", False), ("p3", False), ("inverted", True)):
+        rater = Rater(lab, test_id, name).start()
+        for item in rater.body["items"]:
+            score = base[condition[_clip_of(lab, rater.token, item["item"])]]
+            rater.vote(item["item"], 6 - score if invert else score)
+        rater.finish()
+    with lab.sessions() as db:
+        frame = votes_frame(db, test_id)
+        overview = test_overview(db, test_id, n_splits=5)
+    assert not frame.loc[frame["rater"] == "inverted", "used"].any()
+    assert frame.loc[frame["rater"] != "inverted", "used"].all()
+    raters = {r["rater"]: r for r in overview["raters"]}
+    # dashboard: P.808's number beside the leave-one-out r, over the raters still used; the
+    # three who agree vote the clip MOS exactly
+    assert set(raters) == {"p1", "p2", "p3"}
+    assert raters["p1"]["irr_p808"] == pytest.approx(1.0)
+    assert raters["p1"]["n_irr_clips"] > 2 and type(raters["p1"]["n_irr_clips"]) is int

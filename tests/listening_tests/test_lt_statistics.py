@@ -13,6 +13,7 @@ from scipy import stats
 from listening_tests.statistics import (
     holm_correction,
     mos_summary,
+    p808_inter_rater_reliability,
     pairwise_differences,
     per_clip,
     per_condition,
@@ -185,6 +186,35 @@ def test_rater_reliability_leave_one_out_by_hand() -> None:
     assert (out.loc["A", "n_votes"], out.loc["A", "n_paired"]) == (4, 3)
     # B against A and C: 1.0, 3.5, 4.5
     assert out.loc["B", "r"] == pytest.approx(np.corrcoef([2, 3, 4], [1.0, 3.5, 4.5])[0, 1])
+
+
+def test_p808_irr_includes_the_rater_and_needs_three_votes_by_hand() -> None:
+    rows = [
+        vote("c1", "X", "A", 1),
+        vote("c1", "X", "B", 2),
+        vote("c1", "X", "C", 1),
+        vote("c2", "X", "A", 3),
+        vote("c2", "X", "B", 3),
+        vote("c2", "X", "C", 4),
+        vote("c3", "X", "A", 5),
+        vote("c3", "X", "B", 4),
+        vote("c3", "X", "C", 4),
+        vote("c4", "X", "A", 2),  # one vote: below P.808's three, not correlated
+        vote("c4", "X", "B", 1),
+        *noise_rows(),
+    ]
+    out = p808_inter_rater_reliability(frame(rows))
+    # clip MOS over all three raters, A included: c1 4/3, c2 10/3, c3 13/3
+    mos = [4 / 3, 10 / 3, 13 / 3]
+    assert out.loc["A", "irr"] == pytest.approx(stats.pearsonr([1, 3, 5], mos)[0], abs=1e-12)
+    assert out.loc["B", "irr"] == pytest.approx(stats.pearsonr([2, 3, 4], mos)[0], abs=1e-12)
+    assert out.loc["A", "n_samples"] == 3
+    # higher than the leave-one-out r of the same rater (self-agreement counts here)
+    assert out.loc["A", "irr"] > rater_reliability(frame(rows)).loc["A", "r"]
+    flat = p808_inter_rater_reliability(frame([vote(c, "X", r, 3 if r == "F" else s)
+                                               for c, s in (("a", 1), ("b", 5))
+                                               for r in ("F", "G", "H")]))
+    assert np.isnan(flat.loc["F", "irr"])  # no spread: P.808 writes -2
 
 
 def test_rater_reliability_flags_scale_inverter() -> None:

@@ -74,6 +74,28 @@ def test_resume_continues_at_the_same_step_with_the_same_weights(tmp_path: Path)
     assert system.enhance(x, 16_000).shape == x.shape
 
 
+def test_worker_processes_make_the_same_batches_as_the_training_process(tmp_path: Path
+                                                                         ) -> None:
+    inline = train(_tiny(), tmp_path / "a", progress=False)
+    ahead = train(_tiny(data=DataConfig(**{**vars(_tiny().data), "workers": 2})),
+                  tmp_path / "b", progress=False)
+    assert [r["loss"] for r in ahead["history"]] == [r["loss"] for r in inline["history"]]
+    a = torch.load(tmp_path / "a" / LAST_FILE, weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b" / LAST_FILE, weights_only=True)["state_dict"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key])
+
+
+def test_max_seconds_stops_early_and_saves_where_it_stopped(tmp_path: Path) -> None:
+    result = train(_tiny(max_steps=10_000, max_seconds=0.01), tmp_path / "run",
+                   progress=False)
+    assert 1 <= result["step"] < 10_000
+    saved = torch.load(tmp_path / "run" / LAST_FILE, weights_only=True)
+    assert saved["step"] == result["step"]
+    log = (tmp_path / "run" / "train_log.csv").read_text().splitlines()
+    assert log[-1].startswith(f"{result['step']},")
+
+
 def test_the_logs_clock_runs_on_across_a_resume(tmp_path: Path) -> None:
     train(_tiny(max_steps=2), tmp_path / "run", progress=False)
     ckpt = torch.load(tmp_path / "run" / LAST_FILE, weights_only=True)

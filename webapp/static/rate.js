@@ -264,32 +264,57 @@
       el('fieldset', {}, el('legend', {}, check.question), el('div', { class: 'choices' }, choices)), hint);
   }
 
+  // The questions of a one-clip item, from the session body: several (P.835: SIG, BAK, OVRL,
+  // each with its own scale, in the order the server chose) or the one question and scale.
+  const clipQuestions = () => (Array.isArray(state.test.questions) && state.test.questions.length
+    ? state.test.questions : [{ scale: null, question: state.test.question, options: state.test.scale }]);
+
   function showItem(item) {
     const shownAt = performance.now();
     const group = state.items.filter((i) => i.phase === item.phase);
     const training = item.phase === 'training';
-    const scale = [...state.test.scale].sort((x, y) => y.value - x.value);  // Excellent first, as in P.808
+    const questions = clipQuestions();
+    const several = questions.length > 1;
+    const chosen = {};
     const hint = el('p', { class: 'hint', id: 'vote-hint', 'aria-live': 'polite' }, 'Listen to the whole clip; the rating buttons unlock when it ends.');
-    const buttons = scale.map((s) => el('button', { type: 'button', disabled: true, 'data-score': String(s.value),
-      'aria-keyshortcuts': String(s.value), 'aria-describedby': 'vote-hint' },
-    el('span', { class: 'key', 'aria-hidden': 'true' }, String(s.value)), s.label));
-    const vote = (score) => send(`${sessionUrl()}/votes/${encodeURIComponent(item.item)}`,
-      { score, played_to_end: true, elapsed_ms: Math.round(performance.now() - shownAt) }, buttons,
-      () => Object.assign(item, { answered: true, score }));
-    buttons.forEach((button) => button.addEventListener('click', () => vote(Number(button.dataset.score))));
+    const sets = questions.map((q, qi) => {
+      const options = [...q.options].sort((x, y) => y.value - x.value);  // best first, as in P.808
+      const buttons = options.map((s) => el('button', { type: 'button', disabled: true, 'data-score': String(s.value),
+        'data-question': String(qi), 'aria-keyshortcuts': String(s.value), 'aria-describedby': 'vote-hint',
+        'aria-pressed': several ? 'false' : null },
+      el('span', { class: 'key', 'aria-hidden': 'true' }, String(s.value)), s.label));
+      return { q, buttons, node: el('fieldset', { 'data-scale': q.scale || '' }, el('legend', {}, q.question), el('div', { class: 'scale' }, buttons)) };
+    });
+    const all = sets.flatMap((set) => set.buttons);
+    const elapsed = () => Math.round(performance.now() - shownAt);
+    const url = `${sessionUrl()}/votes/${encodeURIComponent(item.item)}`;
+    const pick = (qi, score) => {
+      if (!several) {
+        return send(url, { score, played_to_end: true, elapsed_ms: elapsed() }, all,
+          () => Object.assign(item, { answered: true, score }));
+      }
+      chosen[sets[qi].q.scale] = score;
+      sets[qi].buttons.forEach((b) => b.setAttribute('aria-pressed', String(Number(b.dataset.score) === score)));
+      const open = sets.find((set) => !(set.q.scale in chosen));
+      if (open) { hint.textContent = `Now: ${open.q.question}`; return undefined; }
+      const scores = { ...chosen };
+      return send(url, { scores, played_to_end: true, elapsed_ms: elapsed() }, all,
+        () => Object.assign(item, { answered: true, scores }));
+    };
+    all.forEach((button) => button.addEventListener('click', () => pick(Number(button.dataset.question), Number(button.dataset.score))));
     const clip = player(item.audio_url, 'Play clip', () => {
-      if (!busy) buttons.forEach((button) => { button.disabled = false; });
-      hint.textContent = 'Choose your rating (keys 1–5 work too). You may listen again.';
+      if (!busy) all.forEach((button) => { button.disabled = false; });
+      hint.textContent = several ? 'Answer each question (keys 1–5 answer them in turn). You may listen again.'
+        : 'Choose your rating (keys 1–5 work too). You may listen again.';
     });
     clip.button.setAttribute('data-focus', '');
     show(heading(`${training ? 'Training clip' : 'Clip'} ${group.indexOf(item) + 1} of ${group.length}`),
       training ? el('p', {}, el('span', { class: 'training' }, 'Training'),
         ' These first clips show you the range of quality in this test. Rate them as you would any other.') : null,
-      clip.node,
-      el('fieldset', {}, el('legend', {}, state.test.question), el('div', { class: 'scale' }, buttons)),
-      hint);
-    keyHandler = (key) => {  // 1-5 vote, but only once the buttons are unlocked
-      const button = buttons.find((b) => b.dataset.score === key && !b.disabled);
+      clip.node, ...sets.map((set) => set.node), hint);
+    keyHandler = (key) => {  // 1-5 answers the first open question, once the buttons are unlocked
+      const open = sets.find((set) => !(set.q.scale in chosen)) || sets[0];
+      const button = open.buttons.find((b) => b.dataset.score === key && !b.disabled);
       if (button && !busy) button.click();
       return Boolean(button);
     };
@@ -299,12 +324,12 @@
   const isPair = (item) => Boolean(item.audio_url_a);
 
   // The answers of a pair item: CCR rates B against A on the seven-point comparison scale
-  // (test.scale, -3..3), A/B and ranking choose a side (test.choices). The method name only
-  // breaks the tie where a server sends both lists.
+  // (test.scale, -3..3), A/B and ranking choose a side (test.choices): the body sends one of
+  // the two lists, so the page never needs the method's name.
   function pairAnswers() {
     const test = state.test;
     const choices = Array.isArray(test.choices) ? test.choices : [];
-    if (choices.length && test.method !== 'ccr') {
+    if (choices.length) {
       const keys = { a: 'A', b: 'B', none: 'N' };
       return { field: 'choice', options: choices.map((c) => ({ value: String(c.value), label: c.label || String(c.value),
         key: keys[String(c.value).toLowerCase()] || '' })) };
