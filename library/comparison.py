@@ -49,6 +49,15 @@ class InputClip:
     name: str
     sample_rate: int
     distortions: tuple[str, ...]
+    speech_category: str = "unknown"
+
+
+def speech_category_of(condition: dict | None) -> str:
+    """The speech category (neutral, child, sung ...) a clip's condition names, as
+    ``se.simulate`` records it (``speech.category``); "unknown" where it names none."""
+    speech = (condition or {}).get("speech")
+    category = speech.get("category") if isinstance(speech, dict) else None
+    return str(category or (condition or {}).get("speech_category") or "unknown")
 
 
 def distortions_of(condition: dict | None) -> tuple[str, ...]:
@@ -73,7 +82,8 @@ def comparison_inputs(session: Session, dataset: str) -> list[InputClip]:
                             .order_by(Clip.id)).all()
     if not clips:
         raise LibraryError(f"dataset '{dataset}' has no input clips (only references)")
-    return [InputClip(c.id, c.name, c.sample_rate, distortions_of(c.condition)) for c in clips]
+    return [InputClip(c.id, c.name, c.sample_rate, distortions_of(c.condition),
+                      speech_category_of(c.condition)) for c in clips]
 
 
 def input_clip(session: Session, clip_id: int) -> InputClip:
@@ -81,7 +91,8 @@ def input_clip(session: Session, clip_id: int) -> InputClip:
     clip = session.get(Clip, clip_id)
     if clip is None:
         raise LibraryError(f"no clip with id {clip_id}")
-    return InputClip(clip.id, clip.name, clip.sample_rate, distortions_of(clip.condition))
+    return InputClip(clip.id, clip.name, clip.sample_rate, distortions_of(clip.condition),
+                     speech_category_of(clip.condition))
 
 
 def enhance_clip(sessions: sessionmaker[Session], store: AudioStore, clip_id: int,
@@ -102,9 +113,11 @@ def run_comparison(sessions: sessionmaker[Session], store: AudioStore,
                    inputs: Sequence[InputClip], systems: Sequence[System],
                    metrics: Sequence[str] = DEFAULT_METRICS,
                    progress: ProgressCallback | None = None) -> pd.DataFrame:
-    """One row per (input, system): output clip, timing, every metric, the active quality
-    model's ``predicted_mos`` of the output (NaN until it scored the clip), any error, and
-    ``metric_seconds`` (what computing each metric took now; empty when stored before).
+    """One row per (input, system): output clip, timing, every metric, the input's
+    ``speech_category`` (so ``summarize(..., by=("system", "speech_category"))`` breaks
+    results down by kind of speech), the active quality model's ``predicted_mos`` of the
+    output (NaN until it scored the clip), any error, and ``metric_seconds`` (what computing
+    each metric took now; empty when stored before).
 
     Enhancement runs here, one output after another, while the outputs already made are
     scored on the scoring pool (:func:`library.scores.submit_scores`), so both cores work.
@@ -141,6 +154,7 @@ def run_comparison(sessions: sessionmaker[Session], store: AudioStore,
     for clip, system in ((c, s) for c in inputs for s in systems):
         row: dict = {"input_clip_id": clip.id, "input": clip.name, "system": system.name,
                      "sample_rate": clip.sample_rate, "distortions": list(clip.distortions),
+                     "speech_category": clip.speech_category,
                      "output_clip_id": None, "processing_seconds": math.nan,
                      "real_time_factor": math.nan, "error": ""}
         rows.append(row)
