@@ -3,6 +3,7 @@ live dashboard, override quality-control decisions, download the exports."""
 
 from __future__ import annotations
 
+import html
 import tempfile
 from pathlib import Path
 
@@ -104,6 +105,12 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _reliability(value: float | None) -> str:
+    return _number(value) if value is not None else (
+        "undefined (fewer than two raters or systems, or the two halves of the raters rank "
+        "the systems in opposite orders)")
+
+
 def _selected_id(event: gr.SelectData) -> int | None:
     return int(event.row_value[0]) if event.row_value else None
 
@@ -201,7 +208,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
             else "participant=<rater id>"
         share = overview["clean_vote_share"]
-        text = (f"### {info['name']} ({info['status']})\n"
+        text = (f"### {html.escape(info['name'])} ({info['status']})\n"  # a name is text
                 f"Rater link: `{base}/rate/{info['id']}?{id_param}`  \n"
                 f"Completion code: `{info['completion_code']}`  \n"
                 f"{info['rating_clips']} clips x {info['votes_per_clip']} votes, "
@@ -210,7 +217,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 f"Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
                 f".  \nShare of clean votes: "
                 f"{'-' if share is None else f'{100 * share:.0f}%'}; split-half "
-                f"reliability of system MOS: {_number(overview['split_half'])}")
+                f"reliability of system MOS: {_reliability(overview['split_half'])}")
         systems = pd.DataFrame([{k: v for k, v in s.items() if k != "objective"}
                                 | (s.get("objective") or {}) for s in overview["systems"]])
         figure = None
