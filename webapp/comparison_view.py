@@ -153,9 +153,10 @@ def comparison_outputs(context: AppContext, test_id: int, method: str) -> list[A
              "Bradley-Terry log-strengths with bootstrap 95% intervals; hollow grey points "
              "have too few comparisons yet. Marks between neighbours: Holm-corrected p of "
              "their A/B pair (*** < 0.001, ** < 0.01, * < 0.05, n.s., ? not compared)."))
-    if not len(ranking):
-        return [gr.Column(visible=True), text + "\n\nNo answers that count yet.", None, None,
-                None, None, None, pairs if len(pairs) else None]
+    if not len(ranking):  # no empty plots: they come with the first answers that count
+        return [gr.Column(visible=True), text + "\n\nNo answers that count yet.",
+                gr.Plot(value=None, visible=False), gr.Plot(value=None, visible=False),
+                None, None, gr.Plot(value=None, visible=False), pairs if len(pairs) else None]
     order = list(ranking["system"])
     ranking_plot = ranking_figure(ranking, pairs=None if ccr else pairs,
                                   value_label="CMOS" if ccr else "Bradley-Terry log-strength",
@@ -166,9 +167,11 @@ def comparison_outputs(context: AppContext, test_id: int, method: str) -> list[A
     metric_columns = [c for c in metrics.columns if c != "system"]
     agreement = rank_agreement_figure(rank_agreement(ranking, metrics)) \
         if metric_columns and len(ranking) >= 2 else None
-    return [gr.Column(visible=True), text, ranking_plot, matrix,
+    return [gr.Column(visible=True), text, gr.Plot(value=ranking_plot, visible=True),
+            gr.Plot(value=matrix, visible=matrix is not None),
             marks.round(4) if marks is not None else None, table.round(3),
-            agreement, pairs.round(4) if len(pairs) else None]
+            gr.Plot(value=agreement, visible=agreement is not None),
+            pairs.round(4) if len(pairs) else None]
 
 
 def build_comparison_view(context: AppContext, test_id: gr.Number) -> ComparisonView:

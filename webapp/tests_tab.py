@@ -13,7 +13,7 @@ import yaml
 
 from listening_tests.design import close_test, create_test, get_test, list_tests, open_test
 from listening_tests.downloads import EXPORTS, export_file
-from listening_tests.errors import RatingError
+from listening_tests.errors import RatingError, SpecError
 from listening_tests.methods import method_of
 from listening_tests.results import (
     list_sessions,
@@ -26,7 +26,7 @@ from listening_tests.review import override_decision
 from webapp.charts import bars_with_ci, scales_vs_metric_figure
 from webapp.comparison_view import build_comparison_view, comparison_outputs
 from webapp.context import AppContext
-from webapp.settings import rater_base_url
+from webapp.settings import loopback_warning, rater_base_url
 
 EXAMPLE_SPEC = """\
 name: Demo ACR
@@ -100,6 +100,23 @@ def _raters_figure(raters: list[dict]) -> go.Figure:
     return fig
 
 
+def spec_problems_markdown(problems: list[str]) -> str:
+    """Every problem of a refused spec as a list the researcher can work through."""
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    return f"**Not created: the spec has {count}.**\n\n" + "\n".join(
+        f"- {p}" for p in problems)
+
+
+def _markdown_text(text: str) -> str:
+    """Plain text that Markdown shows as written (APP_PUBLIC_URL is not italics)."""
+    return text.replace("_", "\\_").replace("*", "\\*")
+
+
+def _shown(figure: go.Figure | None) -> gr.Plot:
+    """A plot that is on the page only while it has something to show."""
+    return gr.Plot(value=figure, visible=figure is not None)
+
+
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -121,17 +138,21 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                             columns=["id", "name", "status", "clips", "votes per clip",
                                      "sessions", "platform"])
 
-    def create(spec_text: str) -> tuple[pd.DataFrame, int]:
+    def create(spec_text: str):
+        """The new draft in the table and the id box; a refused spec leaves both as they
+        were and lists every problem below the button."""
         try:
             spec = yaml.safe_load(spec_text)
         except yaml.YAMLError as exc:
-            raise gr.Error(f"the spec is not valid YAML: {exc}") from exc
+            return gr.skip(), gr.skip(), f"**The spec is not valid YAML:** {exc}"
         try:
             with context.sessions.begin() as session:
                 info = create_test(session, context.store, spec)
+        except SpecError as exc:
+            return gr.skip(), gr.skip(), spec_problems_markdown(exc.problems)
         except RatingError as exc:
-            raise gr.Error(exc.message) from exc
-        return tests_table(), info.id
+            return gr.skip(), gr.skip(), f"**Not created:** {exc.message}"
+        return tests_table(), info.id, f"Draft {info.id} created: {info.name}."
 
     def change_status(test_id: float | None, action: str) -> pd.DataFrame:
         if not test_id:
@@ -144,10 +165,14 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         return tests_table()
 
     def rater_link(info: dict, request: gr.Request | None) -> str:
+        """The rater link line, with the loopback warning while no crowd worker can reach
+        it."""
         base = rater_base_url(context.settings, request.base_url if request else None)
         id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
             else "participant=<rater id>"
-        return f"{base}/rate/{info['id']}?{id_param}"
+        warning = loopback_warning(base)
+        return (f"Rater link: `{base}/rate/{info['id']}?{id_param}`" +
+                (f"  \n**{_markdown_text(warning)}**" if warning else ""))
 
     def dashboard(test_id: float | None, request: gr.Request):
         """The ACR dashboard, or for CCR / A/B / ranking the comparison view."""
@@ -158,11 +183,14 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                     method = get_test(session, int(test_id)).method
             except RatingError as exc:
                 raise gr.Error(exc.message) from exc
-        if method_of(method).dashboard == "mos":
+        kind = method_of(method)
+        exports = list(kind.exports)
+        export_choice = gr.Dropdown(choices=exports, value=exports[0] if exports else None)
+        if kind.dashboard == "mos":
             return (*acr_dashboard(test_id, request), gr.Column(visible=True),
-                    *comparison_outputs(context, int(test_id or 0), method))
+                    *comparison_outputs(context, int(test_id or 0), method), export_choice)
         return (*comparison_dashboard(int(test_id), request), gr.Column(visible=False),
-                *comparison_outputs(context, int(test_id), method))
+                *comparison_outputs(context, int(test_id), method), export_choice)
 
     def comparison_dashboard(test_id: int, request: gr.Request):
         """What the ACR dashboard shows that a comparison test has too: the summary and the
@@ -175,7 +203,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         except RatingError as exc:
             raise gr.Error(exc.message) from exc
         text = (f"### {info['name']} ({info['status']}, {info['method'].upper()})\n"
-                f"Rater link: `{rater_link(info, request)}`  \n"
+                f"{rater_link(info, request)}  \n"
                 f"Completion code: `{info['completion_code']}`  \n"
                 f"{info['rating_clips']} pairs x {info['votes_per_clip']} votes, "
                 f"{info['clips_per_session']} pairs a session; gold {info['gold_clips']}, "
@@ -183,12 +211,13 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 "Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
         session_rows = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])}
                                      for s in sessions])
-        return (text, None, None, None, None, None, None,
-                session_rows if len(session_rows) else None)
+        return (text, _shown(None), _shown(None), _shown(None), _shown(None), _shown(None),
+                None, session_rows if len(session_rows) else None)
 
     def acr_dashboard(test_id: float | None, request: gr.Request):
         if not test_id:
-            return ("Select a test in the table.", None, None, None, None, None, None, None)
+            return ("Select a test in the table.", _shown(None), _shown(None), _shown(None),
+                    _shown(None), _shown(None), None, None)
         try:
             with context.sessions() as session:
                 overview = test_overview(session, int(test_id))
@@ -197,12 +226,9 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         except RatingError as exc:
             raise gr.Error(exc.message) from exc
         info, counts = overview["test"], overview["sessions"]
-        base = rater_base_url(context.settings, request.base_url if request else None)
-        id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
-            else "participant=<rater id>"
         share = overview["clean_vote_share"]
         text = (f"### {info['name']} ({info['status']})\n"
-                f"Rater link: `{base}/rate/{info['id']}?{id_param}`  \n"
+                f"{rater_link(info, request)}  \n"
                 f"Completion code: `{info['completion_code']}`  \n"
                 f"{info['rating_clips']} clips x {info['votes_per_clip']} votes, "
                 f"{info['clips_per_session']} clips a session; gold {info['gold_clips']}, "
@@ -230,8 +256,11 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
             else _histogram_figure(used) if len(used) else None
         session_rows = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])}
                                      for s in sessions])
-        return (text, _votes_per_clip_figure(overview["clips"]), figure, votes_figure,
-                _raters_figure(overview["raters"]), _reasons_figure(overview["reasons"]),
+        return (text, _shown(_votes_per_clip_figure(overview["clips"])
+                             if overview["clips"] else None),
+                _shown(figure), _shown(votes_figure),
+                _shown(_raters_figure(overview["raters"]) if overview["raters"] else None),
+                _shown(_reasons_figure(overview["reasons"]) if overview["reasons"] else None),
                 systems.round(3) if len(systems) else None,
                 session_rows if len(session_rows) else None)
 
@@ -248,9 +277,11 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
             raise gr.Error(exc.message) from exc
         return f"Session {record.session_id}: {record.old_status} -> {record.new_status}, logged."
 
-    def download(test_id: float | None, name: str) -> str:
+    def download(test_id: float | None, name: str | None) -> str:
         if not test_id:
             raise gr.Error("select a test first")
+        if not name:
+            raise gr.Error("choose an export")
         try:
             with context.sessions() as session:
                 exported = export_file(session, context.store, int(test_id), name)
@@ -263,6 +294,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
     with gr.Accordion("New test from a spec (YAML; see docs/rating-api.md)", open=False):
         spec = gr.Code(EXAMPLE_SPEC, language="yaml", label="Spec", elem_id="test-spec")
         create_button = gr.Button("Create draft", elem_id="test-create")
+        create_message = gr.Markdown(elem_id="test-create-message")
     tests = gr.Dataframe(label="Tests (select a row)", interactive=False, elem_id="tests-table")
     with gr.Row():
         test_id = gr.Number(label="Test id", precision=0, elem_id="test-id")
@@ -272,12 +304,12 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
     summary = gr.Markdown(elem_id="test-summary")
     with gr.Column(elem_id="acr-view") as acr_view:  # hidden for comparison tests
         with gr.Row():
-            votes_plot = gr.Plot(elem_id="test-votes-plot")
-            mos_plot = gr.Plot(elem_id="test-mos-plot")
+            votes_plot = gr.Plot(elem_id="test-votes-plot", visible=False)
+            mos_plot = gr.Plot(elem_id="test-mos-plot", visible=False)
         with gr.Row():
-            histogram = gr.Plot()
-            raters_plot = gr.Plot()
-            reasons_plot = gr.Plot()
+            histogram = gr.Plot(elem_id="test-histogram", visible=False)
+            raters_plot = gr.Plot(elem_id="test-raters-plot", visible=False)
+            reasons_plot = gr.Plot(elem_id="test-reasons-plot", visible=False)
         systems_table = gr.Dataframe(label="Systems: MOS beside objective metrics",
                                      interactive=False, elem_id="test-systems")
     comparison = build_comparison_view(context, test_id)
@@ -292,7 +324,8 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
             override_button = gr.Button("Override", elem_id="override-button")
         override_result = gr.Markdown(elem_id="override-result")
     with gr.Row():
-        export_name = gr.Dropdown(list(EXPORTS), value="votes_per_clip.csv", label="Export",
+        # the selected test's method offers its own exports (filled in on selection)
+        export_name = gr.Dropdown(list(EXPORTS), value=None, label="Export",
                                   elem_id="test-export-name")
         export_button = gr.Button("Download", elem_id="test-export")
         export_file_out = gr.File(label="Export file", interactive=False,
@@ -300,8 +333,8 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
     timer = gr.Timer(15)
 
     outputs = [summary, votes_plot, mos_plot, histogram, raters_plot, reasons_plot,
-               systems_table, sessions_table, acr_view, *comparison.outputs]
-    create_button.click(create, spec, [tests, test_id])
+               systems_table, sessions_table, acr_view, *comparison.outputs, export_name]
+    create_button.click(create, spec, [tests, test_id, create_message])
     tests.select(_selected_id, None, test_id)
     test_id.change(dashboard, test_id, outputs)
     refresh.click(tests_table, None, tests).then(dashboard, test_id, outputs)
