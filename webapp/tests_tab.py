@@ -4,6 +4,7 @@ live dashboard, override quality-control decisions, download the exports."""
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import gradio as gr
@@ -70,14 +71,39 @@ def _reasons_figure(reasons: dict[str, int]) -> go.Figure:
     return fig
 
 
-def _histogram_figure(votes: pd.DataFrame) -> go.Figure:
+def used_rating_votes(votes: pd.DataFrame) -> pd.DataFrame:
+    """The votes the MOS counts: rating items (no gold, trapping or training) of accepted
+    sessions."""
+    return votes[(votes["role"] == "rating") & votes["used"]]
+
+
+def scale_range(method: str) -> tuple[int, int]:
+    """The lowest and highest score of the method's scale (1..5 where it names none)."""
+    values = [v for v, _ in getattr(method_of(method), "scale", ())] or [1, 5]
+    return min(values), max(values)
+
+
+def sessions_rows(sessions: list[dict]) -> pd.DataFrame | None:
+    """The sessions table; a session not finished yet shows a blank, not NaT."""
+    if not sessions:
+        return None
+    frame = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])} for s in sessions])
+    for column in ("created_at", "finished_at"):
+        if column in frame:
+            frame[column] = ["" if pd.isna(v) else v.strftime("%Y-%m-%d %H:%M:%S")
+                             if isinstance(v, datetime) else str(v) for v in frame[column]]
+    return frame
+
+
+def _histogram_figure(votes: pd.DataFrame, low: int = 1, high: int = 5) -> go.Figure:
     fig = go.Figure()
     for system, frame in votes.groupby("condition", sort=True):
-        fig.add_histogram(x=frame["score"], name=str(system), xbins=dict(start=0.5, end=5.5,
-                                                                       size=1))
+        fig.add_histogram(x=frame["score"], name=str(system),
+                          xbins=dict(start=low - 0.5, end=high + 0.5, size=1))
     fig.update_layout(barmode="group", height=300, margin=dict(l=50, r=20, t=30, b=40),
-                      title=dict(text="Votes per score (used votes)"),
-                      xaxis=dict(title=dict(text="score"), dtick=1))
+                      title=dict(text="Votes per score (rating items of accepted sessions)"),
+                      xaxis=dict(title=dict(text="score"), dtick=1,
+                                 range=[low - 0.5, high + 0.5]))
     return fig
 
 
@@ -209,10 +235,9 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 f"{info['clips_per_session']} pairs a session; gold {info['gold_clips']}, "
                 f"training {info['training_clips']}.  \n"
                 "Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
-        session_rows = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])}
-                                     for s in sessions])
+        session_rows = sessions_rows(sessions)
         return (text, _shown(None), _shown(None), _shown(None), _shown(None), _shown(None),
-                None, session_rows if len(session_rows) else None)
+                None, session_rows)
 
     def acr_dashboard(test_id: float | None, request: gr.Request):
         if not test_id:
@@ -237,32 +262,38 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 f".  \nShare of clean votes: "
                 f"{'-' if share is None else f'{100 * share:.0f}%'}; split-half "
                 f"reliability of system MOS: {_number(overview['split_half'])}")
+        # objective means over one input set per metric, its size in the column name
+        objective_n = overview.get("objective_n") or {}
         systems = pd.DataFrame([{k: v for k, v in s.items() if k != "objective"}
-                                | (s.get("objective") or {}) for s in overview["systems"]])
+                                | {f"{m} (n={objective_n.get(m, '?')})": v
+                                   for m, v in (s.get("objective") or {}).items()}
+                                for s in overview["systems"]])
         figure = None
+        scale = scale_range(info["method"])
+        counted = used_rating_votes(used)
         if overview.get("scales"):  # several scales (P.835): their MOS side by side
             long = pd.DataFrame([{**row, "scale": scale.upper()}
                                  for scale, table in overview["scales"].items()
                                  for row in table["systems"]])
             figure = bars_with_ci(long.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
                                                        "n": "mos_n"}), "mos", color="scale",
-                                  title="MOS per system and scale, 95% CI (t)")
+                                  title="MOS per system and scale, 95% CI (t)",
+                                  value_range=scale)
         elif len(systems):
             figure = bars_with_ci(systems.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
                                                           "n": "mos_n"}),
-                                  "mos", title="MOS per system, 95% CI (t)")
+                                  "mos", title="MOS per system, 95% CI (t)",
+                                  value_range=scale)
         # P.835: the scales against DNSMOS SIG/BAK/OVRL where the vote histogram goes
         votes_figure = scales_vs_metric_figure(overview["dnsmos"]) if overview.get("dnsmos") \
-            else _histogram_figure(used) if len(used) else None
-        session_rows = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])}
-                                     for s in sessions])
+            else _histogram_figure(counted, *scale) if len(counted) else None
+        session_rows = sessions_rows(sessions)
         return (text, _shown(_votes_per_clip_figure(overview["clips"])
                              if overview["clips"] else None),
                 _shown(figure), _shown(votes_figure),
                 _shown(_raters_figure(overview["raters"]) if overview["raters"] else None),
                 _shown(_reasons_figure(overview["reasons"]) if overview["reasons"] else None),
-                systems.round(3) if len(systems) else None,
-                session_rows if len(session_rows) else None)
+                systems.round(3) if len(systems) else None, session_rows)
 
     def override(test_id: float | None, session_id: float | None, status: str, reason: str,
                  request: gr.Request) -> str:
@@ -310,7 +341,9 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
             histogram = gr.Plot(elem_id="test-histogram", visible=False)
             raters_plot = gr.Plot(elem_id="test-raters-plot", visible=False)
             reasons_plot = gr.Plot(elem_id="test-reasons-plot", visible=False)
-        systems_table = gr.Dataframe(label="Systems: MOS beside objective metrics",
+        systems_table = gr.Dataframe(label="Systems: MOS beside objective metrics (each metric "
+                                           "over the inputs every system has it for; n in "
+                                           "its name)",
                                      interactive=False, elem_id="test-systems")
     comparison = build_comparison_view(context, test_id)
     sessions_table = gr.Dataframe(label="Sessions and quality-control decisions",
