@@ -3,6 +3,7 @@ live dashboard, override quality-control decisions, download the exports."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -101,7 +102,7 @@ def _histogram_figure(votes: pd.DataFrame, low: int = 1, high: int = 5) -> go.Fi
         fig.add_histogram(x=frame["score"], name=str(system),
                           xbins=dict(start=low - 0.5, end=high + 0.5, size=1))
     fig.update_layout(barmode="group", height=300, margin=dict(l=50, r=20, t=30, b=40),
-                      title=dict(text="Votes per score (rating items of accepted sessions)"),
+                      title=dict(text="Votes per score (ratings used)"),
                       xaxis=dict(title=dict(text="score"), dtick=1,
                                  range=[low - 0.5, high + 0.5]))
     return fig
@@ -134,8 +135,9 @@ def spec_problems_markdown(problems: list[str]) -> str:
 
 
 def _markdown_text(text: str) -> str:
-    """Plain text that Markdown shows as written (APP_PUBLIC_URL is not italics)."""
-    return text.replace("_", "\\_").replace("*", "\\*")
+    """Plain text for Markdown: options and variables (``--public-url``,
+    ``APP_PUBLIC_URL``) as code, so their underscores stay underscores."""
+    return re.sub(r"(--[a-z][\w-]*|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b)", r"`\1`", text)
 
 
 def _shown(figure: go.Figure | None) -> gr.Plot:
