@@ -29,6 +29,7 @@ from webapp.charts import bars_with_ci, scales_vs_metric_figure
 from webapp.comparison_view import build_comparison_view, comparison_outputs
 from webapp.context import AppContext
 from webapp.settings import loopback_warning, rater_base_url
+from webapp.test_designer import build_designer
 
 EXAMPLE_SPEC = """\
 name: Demo ACR
@@ -324,8 +325,14 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         path.write_bytes(exported.content)
         return str(path)
 
-    with gr.Accordion("New test from a spec (YAML; see docs/rating-api.md)", open=False):
-        spec = gr.Code(EXAMPLE_SPEC, language="yaml", label="Spec", elem_id="test-spec")
+    with gr.Accordion("New test from a spec: designer or YAML", open=False,
+                      elem_id="test-new"):
+        with gr.Accordion("Designer", open=True):
+            designer = gr.Column()
+        with gr.Accordion("Advanced: the spec as YAML (see docs/rating-api.md)", open=True):
+            spec = gr.Code(EXAMPLE_SPEC, language="yaml", label="Spec", elem_id="test-spec")
+        with designer:
+            build_designer(spec)
         create_button = gr.Button("Create draft", elem_id="test-create")
         create_message = gr.Markdown(elem_id="test-create-message")
     tests = gr.Dataframe(label="Tests (select a row)", interactive=False, elem_id="tests-table")

@@ -56,3 +56,23 @@ def test_tab_designs_and_offers_the_tests_own_exports(admin_page):
     page.keyboard.press("Escape")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "tests_tab_ab.png"), full_page=True)
+
+
+def test_designer_form_writes_the_spec_and_creates_the_test(admin_page):
+    page = admin_page
+    page.get_by_role("tab", name="Listening tests").click()
+    page.get_by_text("New test from a spec").click()
+    name = f"designed {uuid.uuid4().hex[:6]}"
+    page.locator("#designer-name input, #designer-name textarea").first.fill(name)
+    page.locator("#designer-systems input, #designer-systems textarea").first.fill(
+        "unprocessed")
+    page.locator("#designer-votes input").fill("3")
+    page.locator("#designer-write").click()
+    editor = page.locator("#test-spec")
+    expect(editor).to_contain_text(f"name: {name}", timeout=30_000)
+    expect(editor).to_contain_text("votes_per_clip: 3")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "tests_tab_designer.png"), full_page=True)
+    page.locator("#test-create").click()
+    expect(page.locator("#tests-table")).to_contain_text(name, timeout=60_000)
+    expect(page.locator("#test-create-message")).to_contain_text("created")

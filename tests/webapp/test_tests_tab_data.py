@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
+import yaml
 
 from webapp.charts import bars_with_ci, win_matrix_figure, win_tie_loss
 from webapp.tests_tab import (
@@ -56,3 +57,18 @@ def test_who_beat_whom_labels_wins_ties_and_losses_apart():
 def test_a_refused_spec_lists_every_problem():
     text = spec_problems_markdown(["colour: unknown key", "pairs.systems: no system bb"])
     assert "2 problems" in text and "- colour" in text and "- pairs.systems" in text
+
+
+def test_the_designer_writes_a_valid_spec_for_every_method():
+    from listening_tests.methods import METHODS
+    from listening_tests.spec import ListeningTestSpec
+    from webapp.test_designer import form_yaml
+
+    for method in METHODS:
+        text = form_yaml("t", method, "demo", "unprocessed, mmse_lsa", "clean", 3, 4, 2, 1, 0,
+                         ["volume", "stereo"], "prolific", 0.2, 1.5)
+        spec = ListeningTestSpec.from_dict(yaml.safe_load(text))
+        assert spec.method == method and spec.platform == "prolific"
+        assert spec.votes_per_clip == 3 and spec.clips_per_session == 4
+        assert spec.gold.count == 2 and spec.checks.volume and not spec.checks.qualification
+        assert spec.quality_control.min_rating_variance == 0.2
