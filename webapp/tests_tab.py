@@ -141,6 +141,11 @@ def _markdown_text(text: str) -> str:
     return re.sub(r"(--[a-z][\w-]*|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b)", r"`\1`", text)
 
 
+def _table(frame: pd.DataFrame | None) -> gr.Dataframe:
+    """A table that is on the page only while it has rows."""
+    return gr.Dataframe(value=frame, visible=frame is not None and len(frame) > 0)
+
+
 def _shown(figure: go.Figure | None) -> gr.Plot:
     """A plot that is on the page only while it has something to show."""
     return gr.Plot(value=figure, visible=figure is not None)
@@ -240,12 +245,12 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 "Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
         session_rows = sessions_rows(sessions)
         return (text, _shown(None), _shown(None), _shown(None), _shown(None), _shown(None),
-                None, session_rows)
+                _table(None), _table(session_rows))
 
     def acr_dashboard(test_id: float | None, request: gr.Request):
         if not test_id:
             return ("Select a test in the table.", _shown(None), _shown(None), _shown(None),
-                    _shown(None), _shown(None), None, None)
+                    _shown(None), _shown(None), _table(None), _table(None))
         try:
             with context.sessions() as session:
                 overview = test_overview(session, int(test_id))
@@ -296,7 +301,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 _shown(figure), _shown(votes_figure),
                 _shown(_raters_figure(overview["raters"]) if overview["raters"] else None),
                 _shown(_reasons_figure(overview["reasons"]) if overview["reasons"] else None),
-                systems.round(3) if len(systems) else None, session_rows)
+                _table(systems.round(3) if len(systems) else None), _table(session_rows))
 
     def override(test_id: float | None, session_id: float | None, status: str, reason: str,
                  request: gr.Request) -> str:
@@ -353,10 +358,10 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         systems_table = gr.Dataframe(label="Systems: MOS beside objective metrics (each metric "
                                            "over the inputs every system has it for; n in "
                                            "its name)",
-                                     interactive=False, elem_id="test-systems")
+                                     interactive=False, elem_id="test-systems", visible=False)
     comparison = build_comparison_view(context, test_id)
     sessions_table = gr.Dataframe(label="Sessions and quality-control decisions",
-                                  interactive=False, max_height=300)
+                                  interactive=False, max_height=300, visible=False)
     with gr.Accordion("Override a decision (logged)", open=False):
         with gr.Row():
             session_id = gr.Number(label="Session id", precision=0, elem_id="override-session")
