@@ -20,6 +20,11 @@ import soundfile as sf
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
 DEFAULT_MAX_SECONDS = 600.0
+#: Most samples (frames x channels) a file may decode to: 10 minutes of 48 kHz stereo, or
+#: 5.8 minutes at 192 kHz (256 MiB as float32). Checked from the header before decoding.
+MAX_DECODED_SAMPLES = 64 * 1024 ** 2
+#: Frames decoded at a time (about 1 s at 1 MHz; 16 MB for 4 float32 channels).
+DECODE_BLOCK_FRAMES = 1 << 20
 
 #: File endings the project reads, with the soundfile container they map to.
 AUDIO_EXTENSIONS: dict[str, str] = {
@@ -188,26 +193,59 @@ def load_audio(source: AudioSource, *, mono: bool = True,
                     f"{name}: {frames / sample_rate:.1f} s is longer than the limit of "
                     f"{max_seconds:g} s"
                 )
-            data = f.read(dtype="float32", always_2d=True)
+            check_decoded_size(frames, channels, sample_rate, name=name)
+            samples, peak = _read_blocks(f, frames, channels, mono=mono)
     except AudioError:
         raise
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(f"{name}: not a readable audio file ({_short(exc)})") from exc
 
-    samples = np.ascontiguousarray(data.T)  # (channels, frames)
     notes: list[str] = []
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if np.isfinite(peak) and peak > 1.0:
-        samples = np.clip(samples, -1.0, 1.0)
+    if np.isfinite(peak) and peak > 1.0:  # clipped block by block while decoding
         notes.append(f"float samples up to {peak:.2f} were clipped to [-1, 1]")
     if mono and channels > 1:
-        samples = to_mono(samples)
         notes.append(f"down-mixed from {channels} channels to mono")
-    elif samples.shape[0] == 1:
-        samples = samples[0]
     check_waveform(samples, sample_rate, name=name, max_seconds=max_seconds)
     return Audio(samples=samples, sample_rate=sample_rate, source_channels=channels,
                  source_format=fmt, source_subtype=subtype, notes=tuple(notes))
+
+
+def check_decoded_size(frames: int, channels: int, sample_rate: int, *, name: str) -> None:
+    """Refuse a file whose header promises more samples than :data:`MAX_DECODED_SAMPLES`
+    (frames x channels), before anything is decoded: a few hundred KB of FLAC can hold
+    minutes of multi-channel DC that would decode to gigabytes."""
+    if frames * channels > MAX_DECODED_SAMPLES:
+        raise AudioError(
+            f"{name}: {frames / sample_rate:.1f} s x {channels} channels at {sample_rate} Hz "
+            f"would decode to {frames * channels / 1e6:.1f} million samples, more than the "
+            f"limit of {MAX_DECODED_SAMPLES / 1e6:.1f} million (frames x channels)")
+
+
+def _read_blocks(f: sf.SoundFile, frames: int, channels: int, *, mono: bool
+                 ) -> tuple[np.ndarray, float]:
+    """Decode ``f`` block by block into one preallocated float32 array ((frames,) when
+    ``mono`` or a single channel, else (channels, frames)), down-mixing each block as it
+    comes (float samples beyond [-1, 1] clipped first), so memory stays at the result plus
+    one block. Also returns the peak before clipping (NaN when a sample is not finite)."""
+    out_channels = 1 if mono or channels == 1 else channels
+    out = np.empty((out_channels, frames), dtype=np.float32)
+    done, peak = 0, 0.0
+    for block in f.blocks(blocksize=DECODE_BLOCK_FRAMES, dtype="float32", always_2d=True):
+        n = min(len(block), frames - done)
+        if n <= 0:
+            break
+        block = block[:n]
+        block_peak = float(np.max(np.abs(block)))
+        if np.isfinite(block_peak) and block_peak > 1.0:
+            np.clip(block, -1.0, 1.0, out=block)  # each channel, before any down-mix
+        peak = max(peak, block_peak) if np.isfinite(block_peak) else float("nan")
+        if out_channels == 1:
+            out[0, done:done + n] = block.mean(axis=1) if channels > 1 else block[:, 0]
+        else:
+            out[:, done:done + n] = block.T
+        done += n
+    out = out[:, :done]
+    return (out[0] if out_channels == 1 else out), peak
 
 
 def _short(exc: Exception) -> str:
@@ -268,3 +306,20 @@ def encode_audio(samples: np.ndarray, sample_rate: int, suffix: str, *,
 def is_audio_filename(name: str) -> bool:
     """Whether a file name has an ending the project reads."""
     return Path(name).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def pcm_wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """16-bit PCM WAV file contents (time last, mono or (channels, frames)).
+
+    Its size follows from frames, channels and rate alone, never from the content (FLAC's
+    size does: noise compresses worse than speech), so two sounds of equal length give
+    files of equal size: what a rater's browser receives tells nothing about which is
+    which.
+    """
+    return encode_audio(samples, sample_rate, ".wav", subtype="PCM_16")
+
+
+def file_as_pcm_wav(path: str | os.PathLike) -> bytes:
+    """A stored audio file re-encoded by :func:`pcm_wav_bytes`."""
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return pcm_wav_bytes(data[:, 0] if data.shape[1] == 1 else data.T, int(rate))

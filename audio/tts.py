@@ -89,8 +89,9 @@ class Voice:
     Attributes:
         language: espeak-ng voice name such as ``en-us``, ``de`` or ``fr``
             (``espeak-ng --voices`` lists them).
-        variant: voice variant appended as ``+variant`` (``f3``, ``m3``, ``klatt`` ...),
-            which changes timbre and sex; None for the language's default.
+        variant: voice variant appended as ``+variant`` (``f3``, ``m3``, ``klatt``,
+            ``female_whisper``, ``grandpa`` ...), which changes timbre, sex or age; None for
+            the language's default.
         pitch: base pitch 0-99 (espeak ``-p``, default 50).
         speed_wpm: speaking rate in words per minute (espeak ``-s``, default 175).
     """
@@ -103,7 +104,7 @@ class Voice:
     def __post_init__(self) -> None:
         if not self.language or not all(c.isalnum() or c in "-_" for c in self.language):
             raise ValueError(f"invalid espeak-ng language {self.language!r}")
-        if self.variant is not None and not self.variant.isalnum():
+        if self.variant is not None and not self.variant.replace("_", "").isalnum():
             raise ValueError(f"invalid espeak-ng variant {self.variant!r}")
         if not 0 <= self.pitch <= 99:
             raise ValueError(f"pitch must be in 0..99, got {self.pitch}")
@@ -172,3 +173,24 @@ def speak(text: str, voice: Voice, sample_rate: int | None = None
     if sample_rate is not None and sample_rate != rate:
         return resample(samples, int(rate), sample_rate), sample_rate
     return samples, int(rate)
+
+
+def phonemes(text: str, voice: Voice) -> str:
+    """The phonemes espeak-ng would say for ``text`` with ``voice`` (its ``-x`` output).
+
+    A German voice reading English text uses German phonemes and rules: this is what makes
+    espeak-ng's voices of other languages a source of accented English.
+
+    Raises:
+        ValueError: empty text. TtsUnavailable / TtsError: as :func:`speak`.
+    """
+    if not text.strip():
+        raise ValueError("cannot transcribe empty text")
+    if not espeak_available():
+        raise TtsUnavailable("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+    done = subprocess.run([ESPEAK, "-q", "-x", "--stdin", "-v", voice.espeak_name()],
+                          input=text.encode("utf-8"), capture_output=True,
+                          timeout=TIMEOUT_SECONDS, check=False)
+    if done.returncode != 0:
+        raise TtsError(done.stderr.decode("utf-8", "replace").strip() or "espeak-ng failed")
+    return " ".join(done.stdout.decode("utf-8", "replace").split())

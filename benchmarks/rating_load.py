@@ -348,7 +348,14 @@ def main() -> None:
                         help="rating workers on PostgreSQL in --scale")
     parser.add_argument("--db-url", default=None,
                         help="--scale: a PostgreSQL server URL (default: a throwaway cluster)")
+    parser.add_argument("--import-files", type=int, default=0,
+                        help="run twice, without and with an import of this many files "
+                             "during the load (results in rating_load_import.md)")
     args = parser.parse_args()
+    if args.import_files:
+        from benchmarks.rating_load_import import compare
+        print(compare(args))
+        return
     if args.scale:
         run_scale(args)
         return

@@ -29,19 +29,31 @@ class StoredAudio:
     created: bool
 
 
+#: Frames quantised at a time, so a long clip never needs a float64 copy of itself.
+_BLOCK = 1 << 20
+
+
 def quantise_pcm24(samples: np.ndarray) -> np.ndarray:
     """Float samples in [-1, 1] (time last) to int32 values on the 24-bit grid."""
-    scaled = np.round(np.clip(np.asarray(samples, np.float64), -1.0, 1.0) * _FULL_SCALE_24)
-    return np.clip(scaled, -_FULL_SCALE_24, _FULL_SCALE_24 - 1).astype(np.int32)
+    x = np.asarray(samples)
+    out = np.empty(x.shape, dtype=np.int32)
+    for start in range(0, x.shape[-1], _BLOCK):
+        part = np.clip(np.asarray(x[..., start:start + _BLOCK], np.float64), -1.0, 1.0)
+        scaled = np.round(part * _FULL_SCALE_24)
+        out[..., start:start + _BLOCK] = np.clip(scaled, -_FULL_SCALE_24, _FULL_SCALE_24 - 1)
+    return out
+
+
+def _pcm_sha256(pcm: np.ndarray, sample_rate: int) -> str:
+    channels = 1 if pcm.ndim == 1 else pcm.shape[0]
+    digest = hashlib.sha256(f"rate={sample_rate};channels={channels};".encode())
+    digest.update(memoryview(np.ascontiguousarray(pcm, dtype="<i4")).cast("B"))
+    return digest.hexdigest()
 
 
 def audio_sha256(samples: np.ndarray, sample_rate: int) -> str:
     """The address of a waveform: SHA-256 of its rate, channel count and 24-bit samples."""
-    pcm = quantise_pcm24(samples)
-    channels = 1 if pcm.ndim == 1 else pcm.shape[0]
-    digest = hashlib.sha256(f"rate={sample_rate};channels={channels};".encode())
-    digest.update(np.ascontiguousarray(pcm, dtype="<i4").tobytes())
-    return digest.hexdigest()
+    return _pcm_sha256(quantise_pcm24(samples), sample_rate)
 
 
 class AudioStore:
@@ -61,18 +73,18 @@ class AudioStore:
         The file appears atomically (written to a temporary name, then renamed), so a
         crash never leaves a half-written clip under a valid address.
         """
-        sha = audio_sha256(samples, sample_rate)
+        pcm = quantise_pcm24(samples)
+        sha = _pcm_sha256(pcm, sample_rate)
         path = self.path_for(sha)
         if path.exists():
             return StoredAudio(sha, path, created=False)
         path.parent.mkdir(parents=True, exist_ok=True)
-        pcm = quantise_pcm24(samples)
+        pcm *= 256  # int32 input to a PCM_24 file: libsndfile keeps the top 24 bits
         data = pcm.T if pcm.ndim == 2 else pcm
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".flac")
         try:
             with os.fdopen(fd, "wb") as handle:
-                # int32 input to a PCM_24 file: libsndfile keeps the top 24 bits.
-                sf.write(handle, data * 256, sample_rate, format="FLAC", subtype="PCM_24")
+                sf.write(handle, data, sample_rate, format="FLAC", subtype="PCM_24")
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

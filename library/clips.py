@@ -69,10 +69,15 @@ class ClipRow:
 
 
 def level_dbfs(samples: np.ndarray) -> tuple[float, float]:
-    """Peak and RMS level in dB relative to full scale."""
-    x = np.asarray(samples, dtype=np.float64)
-    peak = float(np.max(np.abs(x)))
-    rms = float(np.sqrt(np.mean(x ** 2)))
+    """Peak and RMS level in dB relative to full scale (in blocks: no float64 copy of a
+    long clip)."""
+    x = np.asarray(samples).reshape(-1)
+    peak, energy = 0.0, 0.0
+    for start in range(0, len(x), 1 << 20):
+        part = np.asarray(x[start:start + (1 << 20)], dtype=np.float64)
+        peak = max(peak, float(np.max(np.abs(part))))
+        energy += float(np.dot(part, part))
+    rms = float(np.sqrt(energy / len(x))) if len(x) else 0.0
     return 20 * np.log10(max(peak, 1e-10)), 20 * np.log10(max(rms, 1e-10))
 
 
@@ -99,6 +104,70 @@ def get_or_create_system(session: Session, name: str, kind: SystemKind | str, *,
     return system
 
 
+@dataclass(frozen=True)
+class StoredClip:
+    """A waveform already written to the store with what its row needs, so that decoding
+    and encoding happen before the write transaction and the row write stays short."""
+
+    sha256: str
+    sample_rate: int
+    num_frames: int
+    duration_seconds: float
+    source_channels: int
+    source_format: str
+    peak_dbfs: float
+    rms_dbfs: float
+    created: bool  # this call wrote the file (remove it if its row is never committed)
+
+
+def store_clip(store: AudioStore, audio: Audio, *, name: str) -> StoredClip:
+    """Write a mono waveform to the store (no database work).
+
+    Raises:
+        LibraryError: the audio is not mono.
+    """
+    if audio.samples.ndim != 1:
+        raise LibraryError(f"{name}: the library stores mono clips; down-mix first")
+    stored = store.put(audio.samples, audio.sample_rate)
+    peak, rms = level_dbfs(audio.samples)
+    return StoredClip(stored.sha256, audio.sample_rate, audio.num_frames,
+                      audio.duration_seconds, audio.source_channels, audio.source_format,
+                      peak, rms, stored.created)
+
+
+def insert_clip(session: Session, stored: StoredClip, *, name: str,
+                origin: ClipOrigin | str, dataset: Dataset | None = None,
+                system: System | None = None, parent_clip_id: int | None = None,
+                reference_clip_id: int | None = None,
+                condition: dict[str, Any] | None = None) -> AddedClip:
+    """The row of a stored waveform (or the identical clip's), and its dataset membership.
+
+    The name is checked before any row is written, so a refused clip leaves nothing in the
+    caller's transaction (which may go on and commit other clips).
+
+    Raises:
+        LibraryError: ``name`` is already used in ``dataset`` by a different clip.
+    """
+    if dataset is not None:
+        _check_name_free(session, dataset, name, stored.sha256)
+    clip = session.scalar(select(Clip).where(Clip.sha256 == stored.sha256))
+    created = clip is None
+    if clip is None:
+        clip = Clip(
+            sha256=stored.sha256, name=name, sample_rate=stored.sample_rate,
+            num_frames=stored.num_frames, duration_seconds=stored.duration_seconds,
+            source_channels=stored.source_channels, source_format=stored.source_format,
+            peak_dbfs=stored.peak_dbfs, rms_dbfs=stored.rms_dbfs,
+            origin=ClipOrigin(origin).value, system=system, parent_clip_id=parent_clip_id,
+            reference_clip_id=reference_clip_id, condition=condition,
+        )
+        session.add(clip)
+        session.flush()
+    if dataset is not None:
+        _add_membership(session, dataset, clip, name)
+    return AddedClip(clip.id, created, stored.sha256 if stored.created else None)
+
+
 def add_clip(session: Session, store: AudioStore, audio: Audio, *, name: str,
              origin: ClipOrigin | str, dataset: Dataset | None = None,
              system: System | None = None, parent_clip_id: int | None = None,
@@ -107,37 +176,31 @@ def add_clip(session: Session, store: AudioStore, audio: Audio, *, name: str,
     """Store a mono waveform and its metadata, or find the identical clip already stored.
 
     When the clip is new it is written to the store first; the returned ``stored_sha256``
-    lets a caller whose transaction later fails remove that file again.
+    lets a caller whose transaction later fails remove that file again. A refused clip
+    leaves neither a row nor a file.
 
     Raises:
         LibraryError: the audio is not mono, or ``name`` is already used in ``dataset`` by
             a different clip.
     """
-    if audio.samples.ndim != 1:
-        raise LibraryError(f"{name}: the library stores mono clips; down-mix first")
-    stored = store.put(audio.samples, audio.sample_rate)
-    clip = session.scalar(select(Clip).where(Clip.sha256 == stored.sha256))
-    created = clip is None
+    stored = store_clip(store, audio, name=name)
     try:
-        if clip is None:
-            peak, rms = level_dbfs(audio.samples)
-            clip = Clip(
-                sha256=stored.sha256, name=name, sample_rate=audio.sample_rate,
-                num_frames=audio.num_frames, duration_seconds=audio.duration_seconds,
-                source_channels=audio.source_channels, source_format=audio.source_format,
-                peak_dbfs=peak, rms_dbfs=rms, origin=ClipOrigin(origin).value,
-                system=system, parent_clip_id=parent_clip_id,
-                reference_clip_id=reference_clip_id, condition=condition,
-            )
-            session.add(clip)
-            session.flush()
-        if dataset is not None:
-            _add_membership(session, dataset, clip, name)
+        return insert_clip(session, stored, name=name, origin=origin, dataset=dataset,
+                           system=system, parent_clip_id=parent_clip_id,
+                           reference_clip_id=reference_clip_id, condition=condition)
     except BaseException:
         if stored.created:
             store.discard(stored.sha256)
         raise
-    return AddedClip(clip.id, created, stored.sha256 if stored.created else None)
+
+
+def _check_name_free(session: Session, dataset: Dataset, name: str, sha256: str) -> None:
+    taken = session.scalar(select(Clip.sha256).join(DatasetClip, DatasetClip.clip_id == Clip.id)
+                           .where(DatasetClip.dataset_id == dataset.id,
+                                  DatasetClip.name == name))
+    if taken is not None and taken != sha256:
+        raise LibraryError(f"{name}: dataset '{dataset.name}' already has a different clip "
+                           f"under this name")
 
 
 def _add_membership(session: Session, dataset: Dataset, clip: Clip, name: str) -> None:

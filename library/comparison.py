@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from library.enhancement import (
     record,
 )
 from library.scores import Scores, submit_scores
+from listening_tests.exports import write_csv
 from se.systems import System
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -47,6 +49,15 @@ class InputClip:
     name: str
     sample_rate: int
     distortions: tuple[str, ...]
+    speech_category: str = "unknown"
+
+
+def speech_category_of(condition: dict | None) -> str:
+    """The speech category (neutral, child, sung ...) a clip's condition names, as
+    ``se.simulate`` records it (``speech.category``); "unknown" where it names none."""
+    speech = (condition or {}).get("speech")
+    category = speech.get("category") if isinstance(speech, dict) else None
+    return str(category or (condition or {}).get("speech_category") or "unknown")
 
 
 def distortions_of(condition: dict | None) -> tuple[str, ...]:
@@ -71,7 +82,8 @@ def comparison_inputs(session: Session, dataset: str) -> list[InputClip]:
                             .order_by(Clip.id)).all()
     if not clips:
         raise LibraryError(f"dataset '{dataset}' has no input clips (only references)")
-    return [InputClip(c.id, c.name, c.sample_rate, distortions_of(c.condition)) for c in clips]
+    return [InputClip(c.id, c.name, c.sample_rate, distortions_of(c.condition),
+                      speech_category_of(c.condition)) for c in clips]
 
 
 def input_clip(session: Session, clip_id: int) -> InputClip:
@@ -79,7 +91,8 @@ def input_clip(session: Session, clip_id: int) -> InputClip:
     clip = session.get(Clip, clip_id)
     if clip is None:
         raise LibraryError(f"no clip with id {clip_id}")
-    return InputClip(clip.id, clip.name, clip.sample_rate, distortions_of(clip.condition))
+    return InputClip(clip.id, clip.name, clip.sample_rate, distortions_of(clip.condition),
+                     speech_category_of(clip.condition))
 
 
 def enhance_clip(sessions: sessionmaker[Session], store: AudioStore, clip_id: int,
@@ -100,9 +113,11 @@ def run_comparison(sessions: sessionmaker[Session], store: AudioStore,
                    inputs: Sequence[InputClip], systems: Sequence[System],
                    metrics: Sequence[str] = DEFAULT_METRICS,
                    progress: ProgressCallback | None = None) -> pd.DataFrame:
-    """One row per (input, system): output clip, timing, every metric, the active quality
-    model's ``predicted_mos`` of the output (NaN until it scored the clip), any error, and
-    ``metric_seconds`` (what computing each metric took now; empty when stored before).
+    """One row per (input, system): output clip, timing, every metric, the input's
+    ``speech_category`` (so ``summarize(..., by=("system", "speech_category"))`` breaks
+    results down by kind of speech), the active quality model's ``predicted_mos`` of the
+    output (NaN until it scored the clip), any error, and ``metric_seconds`` (what computing
+    each metric took now; empty when stored before).
 
     Enhancement runs here, one output after another, while the outputs already made are
     scored on the scoring pool (:func:`library.scores.submit_scores`), so both cores work.
@@ -139,6 +154,7 @@ def run_comparison(sessions: sessionmaker[Session], store: AudioStore,
     for clip, system in ((c, s) for c in inputs for s in systems):
         row: dict = {"input_clip_id": clip.id, "input": clip.name, "system": system.name,
                      "sample_rate": clip.sample_rate, "distortions": list(clip.distortions),
+                     "speech_category": clip.speech_category,
                      "output_clip_id": None, "processing_seconds": math.nan,
                      "real_time_factor": math.nan, "error": ""}
         rows.append(row)
@@ -274,3 +290,15 @@ def summarize(results: pd.DataFrame, metrics: Sequence[str],
             row[f"{metric}_mean"], row[f"{metric}_ci95"], row[f"{metric}_n"] = mean, half, n
         out.append(row)
     return pd.DataFrame(out)
+
+
+def write_exports(results: pd.DataFrame, metrics: Sequence[str], folder: Path
+                  ) -> list[Path]:
+    """``comparison_per_clip.csv`` and ``comparison_per_system.csv`` in ``folder``, escaped
+    like every CSV the app writes (clip names and wav.scp ids come from outside)."""
+    by_system = summarize(results, metrics)
+    clips = results[["input_clip_id", "input", "system", "sample_rate", *metrics,
+                     "real_time_factor", "error"]].copy()
+    clips["distortions"] = results["distortions"].map(" + ".join)
+    return [write_csv(clips, Path(folder) / "comparison_per_clip.csv"),
+            write_csv(by_system, Path(folder) / "comparison_per_system.csv")]

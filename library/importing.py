@@ -9,24 +9,31 @@ imports the rest, and is listed in the :class:`ImportReport` with its reason.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy.orm import Session
 
-from audio.io import DEFAULT_MAX_SECONDS, AudioError, is_audio_filename, load_audio
-from db.models import ClipOrigin, Dataset
+from audio.io import DEFAULT_MAX_SECONDS, Audio, AudioError, is_audio_filename, load_audio
+from db.models import ClipOrigin
 from db.store import AudioStore
-from library.clips import LibraryError, add_clip, get_or_create_dataset
+from library.clips import LibraryError, StoredClip, get_or_create_dataset, insert_clip, store_clip
 
 #: Called after each file with (files done, files in all, name of the file).
 ProgressCallback = Callable[[int, int, str], None]
 
 MAX_ZIP_MEMBERS = 20_000
 MAX_ZIP_UNCOMPRESSED_BYTES = 4 * 1024 ** 3
+#: Largest entry of a zip (10 minutes of 192 kHz stereo 24-bit PCM is 415 MB).
+MAX_ZIP_MEMBER_BYTES = 512 * 1024 ** 2
+#: Highest compression ratio of an entry above 1 MB: audio deflates by a few times at most;
+#: far more means long silence or DC, a zip bomb.
+MAX_ZIP_RATIO = 100
 
 
 class ImportRejected(ValueError):
@@ -69,6 +76,8 @@ class _Item:
 
     name: str
     read: Callable[[], bytes | Path]
+    #: ``read`` makes a temporary file, removed once decoded
+    temporary: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,70 +93,97 @@ class ImportPlan:
 
 def run_plan(session: Session, store: AudioStore, plan: ImportPlan, *,
              max_seconds: float | None = DEFAULT_MAX_SECONDS,
-             progress: ProgressCallback | None = None,
-             report: ImportReport | None = None, done_before: int = 0,
-             total: int | None = None) -> ImportReport:
+             progress: ProgressCallback | None = None) -> ImportReport:
     """Decode and store every item of ``plan`` in the caller's transaction; files written
-    before a failure are removed again.
+    before a failure are removed again (``report.written`` lists the others, for a caller
+    whose commit fails)."""
+    return import_in_batches(lambda: nullcontext(session), store, plan,
+                             batch_files=max(1, len(plan.items)), max_seconds=max_seconds,
+                             progress=progress)
 
-    Args:
-        report: a report to add to (batched imports pass the same one for every batch).
-        done_before, total: where this part sits in a larger import, for ``progress``.
-    """
-    if report is None:
-        report = ImportReport(dataset=plan.dataset_name, skipped=list(plan.skipped))
-    total = len(plan.items) if total is None else total
-    written: list[str] = []
-    dataset: Dataset | None = None
-    try:
-        for done, item in enumerate(plan.items, start=done_before + 1):
-            try:
-                audio = load_audio(item.read(), max_seconds=max_seconds,
-                                   name=PurePosixPath(item.name).name)
-            except AudioError as exc:
-                report.skipped.append((item.name, str(exc)))
-            else:
-                if dataset is None:
-                    dataset = get_or_create_dataset(session, plan.dataset_name,
-                                                    source=plan.source)
-                try:
-                    added = add_clip(session, store, audio, name=item.name,
-                                     origin=plan.origin, dataset=dataset)
-                except LibraryError as exc:
-                    report.skipped.append((item.name, str(exc)))
-                else:
-                    if added.stored_sha256:
-                        written.append(added.stored_sha256)
-                    (report.added if added.created else report.duplicates).append(item.name)
-                    report.clip_ids.append(added.clip_id)
-                    report.notes.extend((item.name, note) for note in audio.notes)
-            if progress is not None:
-                progress(done, total, item.name)
-    except BaseException:
-        for sha in written:
-            store.discard(sha)
-        raise
-    report.written.extend(written)
-    return report
+
+@dataclass(frozen=True)
+class _Ready:
+    """A decoded file already in the store, waiting for its row."""
+
+    name: str
+    stored: StoredClip
+    notes: tuple[str, ...]
 
 
 def import_in_batches(begin: Callable[[], AbstractContextManager[Session]],
                       store: AudioStore, plan: ImportPlan, *, batch_files: int = 10,
                       max_seconds: float | None = DEFAULT_MAX_SECONDS,
                       progress: ProgressCallback | None = None) -> ImportReport:
-    """Run a plan in transactions of ``batch_files`` files each, opened by ``begin``.
+    """Decode, check and store files outside any transaction, then write their rows
+    ``batch_files`` at a time in short transactions opened by ``begin``.
 
-    A large import then never holds the database's write lock for long, so votes of a
-    running listening test go on while it runs. A failure keeps the batches committed
-    before it (each is whole: its rows and files, or neither).
+    The database's write lock (``AppContext.write``) is then held only for row writes,
+    never while a file decodes, so votes of a running listening test go on meanwhile. A
+    failure keeps the batches committed before it (each is whole: its rows and files, or
+    neither); a refused file leaves neither a row nor a file.
     """
     report = ImportReport(dataset=plan.dataset_name, skipped=list(plan.skipped))
-    for start in range(0, len(plan.items), batch_files):
-        part = replace(plan, items=plan.items[start:start + batch_files], skipped=[])
-        with begin() as session:
-            run_plan(session, store, part, max_seconds=max_seconds, progress=progress,
-                     report=report, done_before=start, total=len(plan.items))
+    ready: list[_Ready] = []
+    try:
+        for done, item in enumerate(plan.items, start=1):
+            try:
+                audio = _load(item, max_seconds)
+                ready.append(_Ready(item.name, store_clip(store, audio, name=item.name),
+                                    audio.notes))
+            except (AudioError, LibraryError) as exc:
+                report.skipped.append((item.name, str(exc)))
+            if progress is not None:
+                progress(done, len(plan.items), item.name)
+            if len(ready) >= batch_files or (ready and done == len(plan.items)):
+                _write_rows(begin, store, plan, ready, report)
+                ready = []
+    except BaseException:
+        for entry in ready:
+            if entry.stored.created:
+                store.discard(entry.stored.sha256)
+        raise
     return report
+
+
+def _load(item: _Item, max_seconds: float | None) -> Audio:
+    source = item.read()
+    try:
+        return load_audio(source, max_seconds=max_seconds, name=PurePosixPath(item.name).name)
+    finally:
+        if item.temporary and isinstance(source, Path):
+            source.unlink(missing_ok=True)
+
+
+def _write_rows(begin: Callable[[], AbstractContextManager[Session]], store: AudioStore,
+                plan: ImportPlan, ready: list[_Ready], report: ImportReport) -> None:
+    """One short transaction: the rows of files already stored. Files whose row is refused
+    (a name the dataset has for other audio) are removed again."""
+    refused: list[_Ready] = []
+    added: list[tuple[_Ready, int, bool]] = []
+    with begin() as session:
+        dataset = get_or_create_dataset(session, plan.dataset_name, source=plan.source)
+        for entry in ready:
+            try:
+                result = insert_clip(session, entry.stored, name=entry.name,
+                                     origin=plan.origin, dataset=dataset)
+            except LibraryError as exc:
+                report.skipped.append((entry.name, str(exc)))
+                refused.append(entry)
+            else:
+                added.append((entry, result.clip_id, result.created))
+    # committed (or, in a caller's transaction, handed to it): account and clean up
+    kept = {entry.stored.sha256 for entry, _, _ in added}
+    for entry in refused:
+        if entry.stored.created and entry.stored.sha256 not in kept:
+            store.discard(entry.stored.sha256)
+    for entry, clip_id, created in added:
+        (report.added if created else report.duplicates).append(entry.name)
+        report.clip_ids.append(clip_id)
+        report.notes.extend((entry.name, note) for note in entry.notes)
+        if entry.stored.created or (entry.stored.sha256 in {r.stored.sha256 for r in refused
+                                                             if r.stored.created}):
+            report.written.append(entry.stored.sha256)
 
 
 def plan_files(files: list[tuple[str, Path]], *, dataset_name: str = "uploads",
@@ -211,9 +247,30 @@ def _safe_member_name(name: str) -> str:
     return path.as_posix()
 
 
-def _read_member(archive: Path, name: str) -> bytes:
-    with zipfile.ZipFile(archive) as zf:
-        return zf.read(name)
+def read_member(archive: Path, name: str) -> Path:
+    """Unpack one entry to a temporary file in 1 MB steps (never whole into memory); the
+    caller removes it. zipfile stops at the entry's declared size, which was checked."""
+    with zipfile.ZipFile(archive) as zf, zf.open(name) as member, tempfile.NamedTemporaryFile(
+            prefix="zip-entry-", suffix=PurePosixPath(name).suffix, delete=False) as out:
+        shutil.copyfileobj(member, out, 1024 * 1024)
+    return Path(out.name)
+
+
+def _check_member_size(archive: Path, member: zipfile.ZipInfo) -> None:
+    """Refuse an entry whose declared size or compression ratio marks a zip bomb."""
+    mb = member.file_size / 1024 ** 2
+    if member.file_size > MAX_ZIP_MEMBER_BYTES:
+        raise ImportRejected(f"{archive.name}: entry '{member.filename}' unpacks to "
+                             f"{mb:.0f} MB, more than the limit of "
+                             f"{MAX_ZIP_MEMBER_BYTES // 1024 ** 2} MB per file; nothing "
+                             f"was imported")
+    ratio = member.file_size / max(member.compress_size, 1)
+    if member.file_size > 1024 ** 2 and ratio > MAX_ZIP_RATIO:
+        raise ImportRejected(f"{archive.name}: entry '{member.filename}' is compressed "
+                             f"{ratio:.0f}:1 ({mb:.0f} MB from "
+                             f"{member.compress_size / 1024 ** 2:.1f} MB), more than the "
+                             f"{MAX_ZIP_RATIO}:1 audio allows: a zip bomb? Nothing was "
+                             f"imported")
 
 
 def plan_zip(archive: Path, *, dataset_name: str | None = None) -> ImportPlan:
@@ -229,6 +286,8 @@ def plan_zip(archive: Path, *, dataset_name: str | None = None) -> ImportPlan:
     if len(members) > MAX_ZIP_MEMBERS:
         raise ImportRejected(f"{archive.name}: {len(members)} entries, more than the "
                              f"limit of {MAX_ZIP_MEMBERS}")
+    for member in members:
+        _check_member_size(archive, member)
     if sum(m.file_size for m in members) > MAX_ZIP_UNCOMPRESSED_BYTES:
         raise ImportRejected(f"{archive.name}: unpacks to more than "
                              f"{MAX_ZIP_UNCOMPRESSED_BYTES // 1024 ** 3} GiB")
@@ -239,7 +298,8 @@ def plan_zip(archive: Path, *, dataset_name: str | None = None) -> ImportPlan:
                for part in PurePosixPath(name).parts):
             continue
         if is_audio_filename(name):
-            items.append(_Item(name, lambda m=member.filename: _read_member(archive, m)))
+            items.append(_Item(name, lambda m=member.filename: read_member(archive, m),
+                               temporary=True))
         else:
             skipped.append((name, f"not an audio file (ending "
                                   f"'{PurePosixPath(name).suffix}')"))
@@ -264,7 +324,8 @@ def parse_wav_scp(scp: Path) -> list[tuple[str, Path]]:
 
     Raises:
         ImportRejected: with the line numbers of every malformed line, duplicate id, pipe
-            command or missing file.
+            command or missing file, and the problem; never the line's text (a wav.scp that
+            is a link to a system file must not be read back through the message).
     """
     scp = Path(scp)
     if not scp.is_file():
@@ -281,20 +342,20 @@ def parse_wav_scp(scp: Path) -> list[tuple[str, Path]]:
             continue
         parts = line.strip().split(maxsplit=1)
         if len(parts) != 2:
-            problems.append(f"line {number}: expected '<id> <path>', got '{line.strip()}'")
+            problems.append(f"line {number}: expected '<id> <path>' (two fields), found one")
             continue
         utt_id, target = parts
         if target.rstrip().endswith("|"):
-            problems.append(f"line {number}: pipe commands are not supported ({utt_id})")
+            problems.append(f"line {number}: pipe commands are not supported")
             continue
         if utt_id in seen:
-            problems.append(f"line {number}: id '{utt_id}' repeats line {seen[utt_id]}")
+            problems.append(f"line {number}: its id repeats line {seen[utt_id]}")
             continue
         seen[utt_id] = number
         path = Path(target.strip()).expanduser()
         path = path if path.is_absolute() else scp.parent / path
         if not path.is_file():
-            problems.append(f"line {number}: file not found for '{utt_id}': {target.strip()}")
+            problems.append(f"line {number}: the file it names does not exist")
             continue
         entries.append((utt_id, path))
     if problems:

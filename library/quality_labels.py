@@ -37,7 +37,13 @@ from db.models import (
     Vote,
 )
 from db.store import AudioStore
-from library.clips import LibraryError, add_clip, get_or_create_dataset
+from library.clips import (
+    LibraryError,
+    StoredClip,
+    get_or_create_dataset,
+    insert_clip,
+    store_clip,
+)
 from library.importing import ImportRejected, plan_zip
 from listening_tests.methods import mos_label_methods
 from sqa.label_formats import read_labels
@@ -186,7 +192,10 @@ def _unpack(archive: Path, folder: Path) -> None:
         target = folder.joinpath(*PurePosixPath(item.name).parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         data = item.read()
-        target.write_bytes(data if isinstance(data, bytes) else Path(data).read_bytes())
+        if isinstance(data, bytes):
+            target.write_bytes(data)
+        else:
+            shutil.move(data, target)
 
 
 def import_label_set(begin: Callable[[], AbstractContextManager[Session]], store: AudioStore,
@@ -223,15 +232,38 @@ def import_label_set(begin: Callable[[], AbstractContextManager[Session]], store
         try:
             table = read_labels(local, fmt, audio_root=folder)
             table.attrs["source"] = Path(labels_file).name
+            outside = paths_outside(table, folder)
+            if outside:
+                raise LabelUploadError(outside)
             validate(table, check_audio=True, decode_audio=True, max_seconds=max_seconds)
         except LabelError as exc:
             raise LabelUploadError([line.replace(f"{folder}/", "")
                                     for line in exc.lines(limit=len(exc.problems))]) from exc
-        with begin() as session:
-            _check_name_free(session, name)
-            return _store(session, store, table, name, folder, max_seconds)
+        stored = _store_audio(store, table, folder, max_seconds)
+        try:
+            with begin() as session:
+                _check_name_free(session, name)
+                return _insert_rows(session, table, name, folder, stored)
+        except BaseException:
+            for clip in stored.values():
+                if clip.created:
+                    store.discard(clip.sha256)
+            raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def paths_outside(table: LabelTable, folder: Path) -> list[str]:
+    """One problem per row whose ``wav_path`` is absolute or climbs out of ``folder`` with
+    ``..``: such a path would make the server read a file of its own."""
+    root = folder.resolve()
+    problems = []
+    for row in table.itertuples(index=False):
+        path = str(row.wav_path)
+        if path and not Path(path).resolve().is_relative_to(root):
+            problems.append(f"line {int(row.line)}: wav_path must be a path inside the audio "
+                            "zip (absolute paths and '..' are refused)")
+    return problems
 
 
 def _check_name_free(session: Session, name: str) -> None:
@@ -244,31 +276,47 @@ def _check_name_free(session: Session, name: str) -> None:
                                 "choose another name for the label set"])
 
 
-def _store(session: Session, store: AudioStore, table: LabelTable, name: str, folder: Path,
-           max_seconds: float | None) -> UploadReport:
-    dataset = get_or_create_dataset(session, name, source="label set upload")
-    written: list[str] = []
-    clip_of: dict[str, int] = {}
+def _store_audio(store: AudioStore, table: LabelTable, folder: Path,
+                 max_seconds: float | None) -> dict[str, StoredClip]:
+    """Decode and store every file of the set, outside any transaction (the write lock is
+    then held only for the rows)."""
+    stored: dict[str, StoredClip] = {}
     try:
         for path in table["wav_path"].unique():
             audio = load_audio(path, max_seconds=max_seconds)
-            added = add_clip(session, store, audio, name=Path(path).relative_to(folder)
-                             .as_posix(), origin=ClipOrigin.IMPORT, dataset=dataset)
-            clip_of[path] = added.clip_id
-            if added.stored_sha256:
-                written.append(added.stored_sha256)
-        for row in table.itertuples(index=False):
-            session.add(PublicLabel(dataset=name, clip_id=clip_of[row.wav_path],
-                                    system_id=str(row.system_id), sample_id=str(row.sample_id),
-                                    listener_id=row.listener_id, score=float(row.score)))
-        session.flush()
+            stored[path] = store_clip(store, audio,
+                                      name=Path(path).relative_to(folder).as_posix())
     except (AudioError, LibraryError) as exc:
-        for sha in written:
-            store.discard(sha)
+        _discard(store, stored)
         raise LabelUploadError([str(exc)]) from exc
     except BaseException:
-        for sha in written:
-            store.discard(sha)
+        _discard(store, stored)
         raise
+    return stored
+
+
+def _discard(store: AudioStore, stored: dict[str, StoredClip]) -> None:
+    for clip in stored.values():
+        if clip.created:
+            store.discard(clip.sha256)
+
+
+def _insert_rows(session: Session, table: LabelTable, name: str, folder: Path,
+                 stored: dict[str, StoredClip]) -> UploadReport:
+    dataset = get_or_create_dataset(session, name, source="label set upload")
+    clip_of: dict[str, int] = {}
+    try:
+        for path, clip in stored.items():
+            clip_of[path] = insert_clip(session, clip, name=Path(path).relative_to(folder)
+                                        .as_posix(), origin=ClipOrigin.IMPORT,
+                                        dataset=dataset).clip_id
+    except LibraryError as exc:
+        raise LabelUploadError([str(exc)]) from exc
+    for row in table.itertuples(index=False):
+        session.add(PublicLabel(dataset=name, clip_id=clip_of[row.wav_path],
+                                system_id=str(row.system_id), sample_id=str(row.sample_id),
+                                listener_id=row.listener_id, score=float(row.score)))
+    session.flush()
     listeners = {n for n in table["listener_id"] if n is not None}
-    return UploadReport(name, len(table), len(clip_of), len(written), len(listeners))
+    written = sum(1 for clip in stored.values() if clip.created)
+    return UploadReport(name, len(table), len(clip_of), written, len(listeners))

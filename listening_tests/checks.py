@@ -161,5 +161,15 @@ def audio(setup: dict[str, Any], check_id: str, side: str | None) -> tuple[np.nd
     if kind == "environment":
         if side not in ("a", "b"):
             raise Invalid("ask for side=a or side=b of an environment pair")
-        return environment_sample(_pair(setup, check_id), side), ASSET_SAMPLE_RATE
+        return environment_side(_pair(setup, check_id), side), ASSET_SAMPLE_RATE
     raise NotFound(f"the check '{check_id}' has no audio")
+
+
+def environment_side(pair: dict[str, Any], side: str) -> np.ndarray:
+    """One side of an environment pair, made the same way whichever side it is: both sides
+    are rendered on the first request (so neither answers slower for being the noisy one),
+    and side b's noise has its own seed (so the two sides of a "same" pair are equally
+    noisy but not the same bytes)."""
+    sides = {s: environment_sample({**pair, "seed": int(pair["seed"]) + (s == "b")}, s)
+             for s in ("a", "b")}
+    return sides[side]

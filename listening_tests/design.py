@@ -234,7 +234,9 @@ def add_clip_items(db: Session, store: AudioStore, test: ListeningTest,
         for clip_id in clean[:n_clean]:
             item(clip_id, ItemRole.GOLD, "gold", stem(db.get(Clip, clip_id).name), 5)
             gold_ids.add(clip_id)
-        bad_sources = (clean[n_clean:] + clean[:n_clean]) or sources
+        # Degraded twins of the clean gold clips: each bad gold clip lasts (and weighs) as
+        # long as a clean one, so its size does not tell a bot which is which.
+        bad_sources = clean[:n_clean] or sources
         picks = rng.permutation(len(bad_sources))
         for k in range(spec.gold.count - n_clean):
             parent = db.get(Clip, bad_sources[int(picks[k % len(picks)])])

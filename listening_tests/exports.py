@@ -13,6 +13,7 @@ Only text cells are touched; numbers, negative ones included, stay numbers.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Hashable, Iterable
 from pathlib import Path
 
@@ -33,12 +34,20 @@ URGENT_LABEL_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: A plain number written as text (a listener id "-1", a score "+2.5"): not a formula.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def escape_cell(value: object) -> object:
     """Prefix ``'`` to a text cell that a spreadsheet would read as a formula; others unchanged.
 
-    Idempotent: an escaped cell starts with ``'`` and is not escaped again.
+    The one escaping function of every CSV the app writes (listening-test exports, label
+    zips, Compare exports). Text that is a plain number (``-1``) is a number to a
+    spreadsheet, not a formula, and stays as it is. Idempotent: an escaped cell starts with
+    ``'`` and is not escaped again.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) \
+            and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 

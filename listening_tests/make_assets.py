@@ -43,15 +43,30 @@ def assets_wanted() -> dict[str, str]:
     return wanted
 
 
+def centred(samples: np.ndarray, frames: int) -> np.ndarray:
+    """``samples`` in the middle of ``frames`` of silence."""
+    before = (frames - len(samples)) // 2
+    return np.pad(samples, (before, frames - len(samples) - before))
+
+
 def make_assets(folder: Path = ASSETS_DIR) -> list[Path]:
-    """Speak every asset and write it as mono 16-bit FLAC at 16 kHz."""
+    """Speak every asset and write it as mono 16-bit FLAC at 16 kHz.
+
+    The digits are padded with silence to one length, so a stereo check or a trapping
+    clip lasts (and its file weighs) the same whichever digits it says.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    spoken = {}
     for name, text in assets_wanted().items():
-        samples, rate = speak(text, VOICE, sample_rate=ASSET_SAMPLE_RATE)
-        samples = samples * (ASSET_PEAK / float(np.max(np.abs(samples))))
+        samples, _ = speak(text, VOICE, sample_rate=ASSET_SAMPLE_RATE)
+        spoken[name] = samples * (ASSET_PEAK / float(np.max(np.abs(samples))))
+    longest = max(len(x) for name, x in spoken.items() if name.startswith("digit-"))
+    written = []
+    for name, samples in spoken.items():
+        samples = centred(samples, longest) if name.startswith("digit-") else samples
         path = folder / f"{name}.flac"
-        sf.write(str(path), samples.astype(np.float32), rate, format="FLAC", subtype="PCM_16")
+        sf.write(str(path), samples.astype(np.float32), ASSET_SAMPLE_RATE, format="FLAC",
+                 subtype="PCM_16")
         written.append(path)
     return written
 

@@ -318,7 +318,10 @@ def split_half_reliability(
 
     Returns:
         The corrected reliability from the splits where r is defined (at least two conditions
-        rated in both halves, both sides with spread); NaN when none is.
+        rated in both halves, both sides with spread), in [-1, 1]; NaN when none is, or when
+        the halves disagree so much (mean r below -1/3) that the step-up would leave
+        [-1, 1]: the two halves rank the conditions in opposite orders, and no reliability
+        can be claimed.
     """
     check_votes(votes, (*VOTE_COLUMNS, by))
     kept = rating_votes(votes)
@@ -346,4 +349,6 @@ def split_half_reliability(
     if not correlations:
         return float("nan")
     mean_r = float(np.mean(correlations))
-    return 2.0 * mean_r / (1.0 + mean_r) if mean_r > -1.0 else float("nan")
+    if mean_r < -1.0 / 3.0:  # 2r / (1 + r) would fall below -1: no reliability to report
+        return float("nan")
+    return 2.0 * mean_r / (1.0 + mean_r)

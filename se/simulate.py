@@ -10,12 +10,17 @@ generated noise, synthetic rooms). Writes under ``--out``:
                                         (both scaled down together, ``file_gain`` in the
                                         record, where the clean target would clip)
     noisy.scp, clean.scp, utt2fs        Kaldi-style lists (absolute paths) and rates
+    utt2category                        each mixture's speech category (neutral, child, ...;
+                                        the speech labels are in mixtures.jsonl)
     mixtures.jsonl                      one MixtureRecord per clip (se.simulation.rebuild)
     simulation.yaml                     the config as read, defaults filled in
 
 Mixtures go index by index over the rates (clip 0 at every rate, then clip 1, ...), so
-``--limit`` keeps every rate. The config and every listed file are checked before anything is
-written; a bad one ends with one line on stderr and exit status 2.
+``--limit`` keeps every rate. With speech categories (``sources.synthetic.categories``),
+mixture ``k`` of the plan takes the ``k``-th category of a smooth weighted round robin, so any
+prefix (``--limit``) holds each category in proportion to its weight. The config and every
+listed file are checked before anything is written; a bad one ends with one line on stderr and
+exit status 2.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import yaml
 from tqdm import tqdm
 
 from audio.degrade_config import ConfigError
+from audio.speech_sources import SpeechSourceError
 from audio.tts import TtsError
 from se.manifest import ManifestError
 from se.simulation import (
@@ -42,6 +48,7 @@ from se.simulation import (
     make_mixture,
     mixture_seed,
 )
+from se.simulation.categories import weighted_sequence
 
 
 def mixture_plan(config: SimulationConfig, limit: int | None = None
@@ -66,6 +73,8 @@ def run(config: SimulationConfig, out: Path, limit: int | None = None, *,
     """
     pools = build_pools(config)
     plan = mixture_plan(config, limit)
+    categories = (weighted_sequence(pools.category_weights, len(plan))
+                  if pools.category_weights is not None else [None] * len(plan))
     for sub in ("noisy", "clean"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     (out / "simulation.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False),
@@ -74,10 +83,13 @@ def run(config: SimulationConfig, out: Path, limit: int | None = None, *,
     with open(out / "mixtures.jsonl", "w", encoding="utf-8") as jsonl, \
             open(out / "noisy.scp", "w", encoding="utf-8") as noisy_scp, \
             open(out / "clean.scp", "w", encoding="utf-8") as clean_scp, \
-            open(out / "utt2fs", "w", encoding="utf-8") as utt2fs:
-        for mixture_id, rate, seed in tqdm(plan, desc="simulate", unit="clip",
-                                           disable=not progress):
-            noisy, clean, record = make_mixture(config, pools, mixture_id, rate, seed)
+            open(out / "utt2fs", "w", encoding="utf-8") as utt2fs, \
+            open(out / "utt2category", "w", encoding="utf-8") as utt2category:
+        for (mixture_id, rate, seed), category in tqdm(
+                list(zip(plan, categories, strict=True)), desc="simulate", unit="clip",
+                disable=not progress):
+            noisy, clean, record = make_mixture(config, pools, mixture_id, rate, seed,
+                                                category)
             gain = file_gain(noisy, clean, config.degradation.peak)
             if gain != 1.0:  # a clipped mixture's target peaks above full scale
                 noisy, clean = noisy * gain, clean * gain
@@ -87,6 +99,7 @@ def run(config: SimulationConfig, out: Path, limit: int | None = None, *,
                 _write_flac(path, x, rate)
                 scp.write(f"{mixture_id} {path}\n")
             utt2fs.write(f"{mixture_id} {rate}\n")
+            utt2category.write(f"{mixture_id} {record.speech.category}\n")
             jsonl.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
             records.append(record)
     return records
@@ -106,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError("--limit", f"must be >= 0, got {args.limit}")
         config = SimulationConfig.from_yaml(args.config)
         run(config, args.out, args.limit, progress=not args.quiet)
-    except (ConfigError, ManifestError, TtsError) as exc:
+    except (ConfigError, ManifestError, TtsError, SpeechSourceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -7,7 +7,7 @@ admin password as a bearer token.
 
 from __future__ import annotations
 
-import secrets
+import errno
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from db.session import current_revision, head_revision
 from library.clips import ClipFilter, LibraryError, clip_details, count_clips, get_clip, list_clips
 from library.importing import ImportPlan, ImportRejected, import_in_batches, plan_files, plan_path
 from webapp.context import AppContext
+from webapp.limits import too_many_message
 
 API_VERSION = "0.1.0"
 
@@ -50,9 +51,12 @@ def admin_guard(context: AppContext) -> list:
     a bearer token (``dependencies=admin_guard(context)``); shared by every admin router."""
 
     def require_admin(request: Request) -> None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(
-                token.strip().encode(), context.admin_password.encode()):
+        key = request.client.host if request.client else "unknown"
+        wait = context.failures.wait_seconds(key)
+        if wait:
+            raise ApiError(429, too_many_message(wait))
+        if not context.failures.check(key, request.headers.get("authorization", ""),
+                                      context.admin_password):
             raise ApiError(401, "admin password required as 'Authorization: Bearer <password>'")
 
     return [Depends(require_admin)]
@@ -72,9 +76,15 @@ def build_router(context: AppContext) -> APIRouter:
         except SQLAlchemyError as exc:
             return JSONResponse({"status": "error", "error": f"database: {exc}"},
                                 status_code=503)
-        return JSONResponse({"status": "ok", "version": API_VERSION,
+        free_mb = shutil.disk_usage(context.settings.data_dir).free // 1024 ** 2
+        low = free_mb < context.settings.min_free_mb
+        return JSONResponse({"status": "low_disk" if low else "ok", "version": API_VERSION,
                              "schema_revision": revision, "schema_head": head_revision(),
-                             "clips": clips})
+                             "clips": clips, "free_disk_mb": free_mb,
+                             **({"warning": f"only {free_mb} MB free in the data folder "
+                                            f"(below {context.settings.min_free_mb} MB): "
+                                            "uploads and votes will fail when it is full"}
+                                if low else {})})
 
     @router.get("/clips", dependencies=admin)
     def clips(dataset: str | None = None, system: str | None = None,
@@ -148,6 +158,25 @@ def build_router(context: AppContext) -> APIRouter:
     return router
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether an error (or one it wraps) is a full disk: ENOSPC, SQLite's "database or disk
+    is full", PostgreSQL's disk_full (53100)."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "database or disk is full" in str(e) or getattr(e, "sqlstate", None) == "53100" \
+                or getattr(e, "pgcode", None) == "53100":
+            return True
+        stack += [e.__cause__, e.__context__, getattr(e, "orig", None)]
+    return False
+
+
 def install_error_handlers(app) -> None:
     """Answer ApiError and request-validation errors as ``{"error": ...}`` JSON."""
     from fastapi.exceptions import RequestValidationError
@@ -155,6 +184,18 @@ def install_error_handlers(app) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return error(exc.status, exc.message, **exc.details)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_request: Request, _exc: OverflowError) -> JSONResponse:
+        return error(422, "a number in the request is out of range (ids are below 2^63)")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        """Anything else still answers JSON; a full disk says so (507)."""
+        if disk_full(exc):
+            return error(507, "the server's disk is full: nothing was stored; free some "
+                              "space on the server and try again")
+        return error(500, f"internal error ({type(exc).__name__}); see the server's log")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -16,6 +16,7 @@ from webapp.context import AppContext
 from webapp.curation_tab import build_curation_tab
 from webapp.enhance_tab import build_enhance_tab
 from webapp.library_tab import build_library_tab
+from webapp.limits import RequestLimits
 from webapp.rater_page import mount_rater_page
 from webapp.rating_api import build_rating_router
 from webapp.sqa_tab import build_sqa_tab
@@ -57,7 +58,7 @@ def build_app(context: AppContext) -> FastAPI:
     def check_admin(_username: str, password: str) -> bool:
         return secrets.compare_digest(password.encode(), context.admin_password.encode())
 
-    return gr.mount_gradio_app(
+    app = gr.mount_gradio_app(
         app, build_admin_blocks(context), path="/", auth=check_admin,
         auth_message="Admin pages: log in with any user name and the admin password.",
         allowed_paths=[str(context.store.root)],
@@ -65,3 +66,6 @@ def build_app(context: AppContext) -> FastAPI:
         footer_links=["api"],
         i18n=TRANSLATIONS,
     )
+    app.add_middleware(RequestLimits, upload_bytes=context.settings.max_upload_mb * 1024 * 1024,
+                       password=context.admin_password, failures=context.failures)
+    return app

@@ -1,5 +1,6 @@
 """The Compare tab: several systems over a dataset, summarised with confidence intervals,
-broken down by distortion and sampling rate, with every clip one click away."""
+broken down by distortion, sampling rate and speech category, with every clip one click
+away."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import pandas as pd
 
 from audio.metrics import METRICS
 from library.clips import LibraryError, filter_choices, get_clip
-from library.comparison import clip_set_note, comparison_inputs, run_comparison, summarize
+from library.comparison import (
+    clip_set_note,
+    comparison_inputs,
+    run_comparison,
+    summarize,
+    write_exports,
+)
 from library.systems import import_outputs
 from webapp.charts import bars_with_ci, box_by_system
 from webapp.clip_views import render_clip_panels
@@ -71,19 +78,18 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
 
     def views(results: pd.DataFrame, metric: str):
         if results is None or results.empty:
-            return "", None, None, None, None, None, None, None
+            return "", None, None, None, None, None, None, None, None
         metrics = results.attrs.get("metrics", [metric])
         if "predicted_mos" in results and results["predicted_mos"].notna().any():
             metrics = [*metrics, "predicted_mos"]  # the active quality model's MOS
         by_system = summarize(results, metrics)
         by_distortion = summarize(results, [metric], by=("system", "distortions"))
         by_rate = summarize(results, [metric], by=("system", "sample_rate"))
+        by_category = summarize(results, [metric], by=("system", "speech_category"))
         clips = results[["input_clip_id", "input", "system", "sample_rate", *metrics,
                          "real_time_factor", "error"]].copy()
         clips["distortions"] = results["distortions"].map(" + ".join)
         folder = Path(tempfile.mkdtemp(prefix="comparison-"))
-        clips.to_csv(folder / "comparison_per_clip.csv", index=False)
-        by_system.to_csv(folder / "comparison_per_system.csv", index=False)
         return (clip_set_note(results, metrics),
                 _summary_table(by_system, metrics, ["system"]),
                 bars_with_ci(by_system, metric, title=f"{metric}: mean and 95% CI"),
@@ -92,11 +98,12 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
                     index="distortions", columns="system", values=metric).reset_index(),
                 _summary_table(by_rate, [metric], ["system", "sample_rate"]).pivot(
                     index="sample_rate", columns="system", values=metric).reset_index(),
+                _summary_table(by_category, [metric], ["system", "speech_category"]).pivot(
+                    index="speech_category", columns="system", values=metric).reset_index(),
                 # on screen an all-empty error column only squeezes the others
                 (clips if clips["error"].astype(bool).any()
                  else clips.drop(columns="error")).round(3),
-                [str(folder / "comparison_per_clip.csv"),
-                 str(folder / "comparison_per_system.csv")])
+                [str(path) for path in write_exports(results, metrics, folder)])
 
     def select_clip(results: pd.DataFrame, event: gr.SelectData):
         row = event.row_value or []
@@ -168,6 +175,9 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
                                  elem_id="compare-by-distortion")
     by_rate = gr.Dataframe(label="By sampling rate (Hz)", interactive=False, wrap=True,
                            elem_id="compare-by-rate")
+    by_category = gr.Dataframe(label="By speech category (from the clip's condition: "
+                                     "speech.category; unknown where none)",
+                               interactive=False, wrap=True, elem_id="compare-by-category")
     clips = gr.Dataframe(label="Per clip (select a row to listen: it opens just below)",
                          interactive=False, max_height=400, wrap=True,
                          elem_id="compare-clips")
@@ -182,7 +192,8 @@ def build_compare_tab(context: AppContext, blocks: gr.Blocks) -> None:
     downloads = gr.File(label="CSV export", file_count="multiple", interactive=False,
                         elem_id="compare-csv")
 
-    view_outputs = [clip_set, summary, bars, boxes, by_distortion, by_rate, clips, downloads]
+    view_outputs = [clip_set, summary, bars, boxes, by_distortion, by_rate, by_category, clips,
+                    downloads]
     run_button.click(run, [dataset, systems, metrics], [results, chart_metric, *view_outputs],
                      show_progress_on=[summary])
     chart_metric.input(views, [results, chart_metric], view_outputs)

@@ -21,6 +21,7 @@ from library.demo import seed_demo
 from library.quality_models import register_pretrained
 from library.systems import system_catalog
 from se.systems import System
+from webapp.limits import FailedAttempts
 from webapp.settings import Settings, StartupError, admin_password, prepare_data_dir
 
 
@@ -34,6 +35,8 @@ class AppContext:
     schema_revision: str
     password_generated: bool = False
     demo_clips_seeded: int = 0
+    #: wrong admin passwords per client address (bearer tokens and the login form)
+    failures: FailedAttempts = field(default_factory=FailedAttempts, repr=False)
     _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager

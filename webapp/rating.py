@@ -34,8 +34,9 @@ from db.session import (
     make_session_factory,
 )
 from db.store import AudioStore
-from webapp.api import API_VERSION, install_error_handlers
+from webapp.api import API_VERSION, disk_full, error, install_error_handlers
 from webapp.context import AppContext
+from webapp.limits import RequestLimits
 from webapp.settings import Settings, StartupError, admin_password
 
 TITLE = "Speech quality rating"
@@ -83,6 +84,9 @@ def build_rating_app(context: AppContext) -> FastAPI:
 
     @app.exception_handler(OperationalError)
     async def _database_down(_request: Request, _exc: DBAPIError) -> JSONResponse:
+        if disk_full(_exc):
+            return error(507, "the server's disk is full: nothing was stored; free some "
+                              "space on the server and try again")
         # The server restarting or a connection cut: nothing was stored, the rater resends.
         # The pool's pre-ping replaces dead connections, so the worker recovers by itself.
         return JSONResponse({"error": "the database is not answering; your last answer was "
@@ -103,6 +107,8 @@ def build_rating_app(context: AppContext) -> FastAPI:
 
     app.include_router(build_rating_router(context))
     mount_rater_page(app)
+    app.add_middleware(RequestLimits, upload_bytes=context.settings.max_upload_mb * 1024 * 1024,
+                       password=context.admin_password, failures=context.failures)
     return app
 
 

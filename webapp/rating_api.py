@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
+from audio.io import file_as_pcm_wav, pcm_wav_bytes
 from listening_tests.answers import answer_check, cast_vote
 from listening_tests.design import close_test, create_test, get_test, list_tests, open_test
 from listening_tests.downloads import export_file
@@ -24,7 +25,6 @@ from listening_tests.errors import RatingError
 from listening_tests.results import list_sessions, test_overview, test_results
 from listening_tests.review import finish_session, override_decision
 from listening_tests.sessions import check_audio, get_session, item_audio, start_session
-from listening_tests.stimuli import flac_bytes
 from webapp.api import ApiError, admin_guard
 from webapp.context import AppContext
 
@@ -47,6 +47,14 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
+def blind_audio(content: bytes) -> Response:
+    """Rater audio as constant-size PCM WAV without validators (no Last-Modified or ETag
+    from a stored file: gold and trapping clips are newer than the library's), so that no
+    header, size or URL tells an item's role or answer."""
+    return Response(content, media_type="audio/wav",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
 def build_rating_router(context: AppContext) -> APIRouter:
     router = APIRouter(prefix="/api")
     admin = admin_guard(context)
@@ -67,11 +75,10 @@ def build_rating_router(context: AppContext) -> APIRouter:
 
     @router.get("/sessions/{token}/items/{item}/audio")
     def audio(token: str, item: str,
-              side: Annotated[str | None, Query()] = None) -> FileResponse:
+              side: Annotated[str | None, Query()] = None) -> Response:
         with refusals(), context.write() as db:
             path = item_audio(db, context.store, token, item, side=side)
-        return FileResponse(path, media_type="audio/flac",
-                            headers={"Cache-Control": "private, max-age=3600"})
+        return blind_audio(file_as_pcm_wav(path))
 
     encoded_checks: dict[bytes, bytes] = {}  # blake2b of (rate, samples) -> FLAC bytes
 
@@ -84,7 +91,7 @@ def build_rating_router(context: AppContext) -> APIRouter:
         key = hashlib.blake2b(str(rate).encode() + samples.tobytes(), digest_size=16).digest()
         content = encoded_checks.get(key)
         if content is None:
-            content = flac_bytes(samples, rate)
+            content = pcm_wav_bytes(samples, rate)
             if len(encoded_checks) < MAX_ENCODED_CHECKS:
                 encoded_checks[key] = content
         return content
@@ -94,8 +101,7 @@ def build_rating_router(context: AppContext) -> APIRouter:
                     side: Annotated[str | None, Query()] = None) -> Response:
         with refusals():
             content = check_flac(token, check_id, side)
-        return Response(content, media_type="audio/flac",
-                        headers={"Cache-Control": "private, max-age=3600"})
+        return blind_audio(content)
 
     @router.put("/sessions/{token}/checks/{check_id}")
     def check(token: str, check_id: str, body: JsonBody = None) -> JSONResponse:

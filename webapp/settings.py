@@ -33,6 +33,8 @@ class Settings:
     seed_demo: bool = True
     max_seconds: float = DEFAULT_MAX_SECONDS
     max_upload_mb: int = 500
+    #: below this much free space in the data folder, /api/health says "low_disk"
+    min_free_mb: int = 1024
     checkpoints_dir: Path = REPO_CHECKPOINTS
     #: the address raters reach the app at (behind a proxy or tunnel); None: as requested
     public_url: str | None = None
@@ -62,6 +64,12 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
                         help="do not seed the demo set into an empty database")
     parser.add_argument("--max-duration", type=float, default=DEFAULT_MAX_SECONDS,
                         help="longest clip accepted, in seconds (default %(default)s)")
+    parser.add_argument("--max-upload-mb", type=int, default=500,
+                        help="largest upload or admin request body, in MB (default "
+                             "%(default)s); rater calls are capped at 16 KB")
+    parser.add_argument("--min-free-mb", type=int, default=1024,
+                        help="free space in the data folder below which /api/health reports "
+                             "low_disk (default %(default)s)")
     parser.add_argument("--checkpoints-dir", type=Path, default=REPO_CHECKPOINTS,
                         help="folder whose SE checkpoints (*.pt) are offered as systems "
                              "(default: the shipped ./checkpoints)")
@@ -79,7 +87,8 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
             parser.error(f"APP_PUBLIC_URL: {exc}")
     return Settings(host=args.host, port=args.port, data_dir=args.data_dir.expanduser(),
                     db_url=args.db_url or None, seed_demo=not args.no_demo,
-                    max_seconds=args.max_duration,
+                    max_seconds=args.max_duration, max_upload_mb=args.max_upload_mb,
+                    min_free_mb=args.min_free_mb,
                     checkpoints_dir=args.checkpoints_dir.expanduser(),
                     public_url=args.public_url)
 

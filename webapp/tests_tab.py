@@ -3,6 +3,7 @@ live dashboard, override quality-control decisions, download the exports."""
 
 from __future__ import annotations
 
+import html
 import re
 import tempfile
 from datetime import datetime
@@ -155,6 +156,12 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _reliability(value: float | None) -> str:
+    return _number(value) if value is not None else (
+        "undefined (fewer than two raters or systems, or the two halves of the raters rank "
+        "the systems in opposite orders)")
+
+
 def _selected_id(event: gr.SelectData) -> int | None:
     return int(event.row_value[0]) if event.row_value else None
 
@@ -236,7 +243,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 sessions = list_sessions(session, test_id)
         except RatingError as exc:
             raise gr.Error(exc.message) from exc
-        text = (f"### {info['name']} ({info['status']}, {info['method'].upper()})\n"
+        text = (f"### {html.escape(info['name'])} ({info['status']}, {info['method'].upper()})\n"
                 f"{rater_link(info, request)}  \n"
                 f"Completion code: `{info['completion_code']}`  \n"
                 f"{info['rating_clips']} pairs x {info['votes_per_clip']} votes, "
@@ -260,7 +267,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
             raise gr.Error(exc.message) from exc
         info, counts = overview["test"], overview["sessions"]
         share = overview["clean_vote_share"]
-        text = (f"### {info['name']} ({info['status']})\n"
+        text = (f"### {html.escape(info['name'])} ({info['status']})\n"  # a name is text
                 f"{rater_link(info, request)}  \n"
                 f"Completion code: `{info['completion_code']}`  \n"
                 f"{info['rating_clips']} clips x {info['votes_per_clip']} votes, "
@@ -269,7 +276,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 f"Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
                 f".  \nShare of clean votes: "
                 f"{'-' if share is None else f'{100 * share:.0f}%'}; split-half "
-                f"reliability of system MOS: {_number(overview['split_half'])}")
+                f"reliability of system MOS: {_reliability(overview['split_half'])}")
         # objective means over one input set per metric, its size in the column name
         objective_n = overview.get("objective_n") or {}
         systems = pd.DataFrame([{k: v for k, v in s.items() if k != "objective"}
@@ -277,7 +284,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                                    for m, v in (s.get("objective") or {}).items()}
                                 for s in overview["systems"]])
         figure = None
-        scale = scale_range(info["method"])
+        scale_span = scale_range(info["method"])
         counted = used_rating_votes(used)
         if overview.get("scales"):  # several scales (P.835): their MOS side by side
             long = pd.DataFrame([{**row, "scale": scale.upper()}
@@ -286,15 +293,15 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
             figure = bars_with_ci(long.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
                                                        "n": "mos_n"}), "mos", color="scale",
                                   title="MOS per system and scale, 95% CI (t)",
-                                  value_range=scale)
+                                  value_range=scale_span)
         elif len(systems):
             figure = bars_with_ci(systems.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
                                                           "n": "mos_n"}),
                                   "mos", title="MOS per system, 95% CI (t)",
-                                  value_range=scale)
+                                  value_range=scale_span)
         # P.835: the scales against DNSMOS SIG/BAK/OVRL where the vote histogram goes
         votes_figure = scales_vs_metric_figure(overview["dnsmos"]) if overview.get("dnsmos") \
-            else _histogram_figure(counted, *scale) if len(counted) else None
+            else _histogram_figure(counted, *scale_span) if len(counted) else None
         session_rows = sessions_rows(sessions)
         return (text, _shown(_votes_per_clip_figure(overview["clips"])
                              if overview["clips"] else None),

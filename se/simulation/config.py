@@ -25,18 +25,36 @@ from audio.degrade_config import (
 from audio.noise import ALL_NOISE_KINDS
 from audio.resample import URGENT_SAMPLE_RATES
 from audio.rooms import RoomConfig
+from audio.speech_sources import SOURCES
 from audio.tts import SAMPLE_SENTENCES
+from se.simulation.categories import CATEGORIES
 
 #: Synthetic noise kinds: :data:`audio.noise.ALL_NOISE_KINDS` plus ``speech_babble``
 #: (several synthetic or corpus utterances overlapped).
 SYNTHETIC_NOISE_KINDS = (*ALL_NOISE_KINDS, "speech_babble")
 #: espeak-ng voice variants (``+m3`` ...) the synthetic source may use; None is the default.
 ESPEAK_VARIANTS = (None, "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4",
-                   "f5", "klatt", "klatt2", "klatt3", "croak", "whisper")
+                   "f5", "klatt", "klatt2", "klatt3", "croak", "whisper", "female_whisper",
+                   "grandpa", "female2", "female3")
 #: Where synthetic RIRs come from: :func:`audio.degrade.synthetic_rir` (decaying noise, drawn
 #: from ``degradation.rt60_seconds`` / ``drr_db``) or :mod:`audio.rooms` (shoebox rooms
 #: simulated with pyroomacoustics, drawn from ``room``).
 ROOM_SOURCES = ("synthetic", "pyroomacoustics")
+
+
+def as_weights(value: Any, path: str, allowed: Mapping[str, Any]) -> dict[str, float]:
+    """A mapping of names (each one of ``allowed``) to weights >= 0, at least one positive."""
+    if not isinstance(value, Mapping) or not value:
+        raise ConfigError(path, f"expected a mapping of name: weight, got {value!r}")
+    out = {}
+    for name, weight in value.items():
+        if name not in allowed:
+            raise ConfigError(path, f"unknown value {name!r} (allowed: "
+                              f"{', '.join(allowed)})")
+        out[str(name)] = as_number(weight, join(path, str(name)), 0.0, 1e6)
+    if not any(w > 0 for w in out.values()):
+        raise ConfigError(path, "at least one weight must be positive")
+    return out
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,13 @@ class SyntheticConfig:
         rooms: one of :data:`ROOM_SOURCES`, the RIRs used when no RIR ``wav.scp`` is given.
         room: the ranges of pyroomacoustics rooms (used when ``rooms`` is
             ``pyroomacoustics``).
+        speech_sources: weight of each named source (:data:`audio.speech_sources.SOURCES`)
+            in the speech pool; ``languages``, ``variants``, ``pitch`` and ``speed_wpm``
+            apply to espeak-ng, the other sources speak with all their voices.
+        categories: weight of each kind of speech (:data:`se.simulation.categories.
+            CATEGORIES`): the pool is split by these weights, and each mixture draws a
+            category by them first (``se.simulate`` in an order that keeps every prefix in
+            proportion; training at random).
     """
 
     utterances: int = 64
@@ -66,9 +91,13 @@ class SyntheticConfig:
     babble_talkers: tuple[int, int] = (3, 6)
     rooms: str = "synthetic"
     room: RoomConfig = field(default_factory=RoomConfig)
+    speech_sources: dict[str, float] = field(default_factory=lambda: {"espeak": 1.0})
+    categories: dict[str, float] = field(default_factory=lambda: {"neutral": 1.0})
 
     def __post_init__(self) -> None:
         checked = {
+            "speech_sources": as_weights(self.speech_sources, "speech_sources", SOURCES),
+            "categories": as_weights(self.categories, "categories", CATEGORIES),
             "utterances": as_number(self.utterances, "utterances", 1, 100_000, integer=True),
             "languages": as_choices(self.languages, "languages", tuple(SAMPLE_SENTENCES)),
             "variants": as_choices(self.variants, "variants", ESPEAK_VARIANTS),
@@ -91,7 +120,8 @@ class SyntheticConfig:
         for f in fields(self):
             value = getattr(self, f.name)
             out[f.name] = (value.to_dict() if isinstance(value, RoomConfig)
-                           else list(value) if isinstance(value, tuple) else value)
+                           else list(value) if isinstance(value, tuple)
+                           else dict(value) if isinstance(value, dict) else value)
         return out
 
     @classmethod

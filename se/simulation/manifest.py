@@ -15,11 +15,29 @@ from pathlib import Path
 from typing import Any
 
 from audio.tts import Voice
+from se.simulation.categories import LABEL_KEYS
 
 
 @dataclass(frozen=True)
 class SpeechItem:
-    """One clean utterance: a file (``path``) or espeak-ng synthesis (``text`` + voice)."""
+    """One clean utterance: a file (``path``) or synthesis (``text`` said by a voice of a named
+    source, then optionally transformed), with the labels every utterance carries.
+
+    Attributes:
+        id: utterance id.
+        path: a file (from a ``wav.scp``); None for synthesis.
+        text: what a synthetic utterance says.
+        language: the spoken language (espeak-ng code such as ``en-us``; ``unknown`` for
+            files).
+        variant, pitch, speed_wpm: espeak-ng voice settings (espeak items only).
+        source: a name in :data:`audio.speech_sources.SOURCES`, or ``file``.
+        voice_name: the source's voice (for espeak-ng the voice language, which differs from
+            ``language`` for accented English); None: ``language``.
+        transform: a name in :data:`audio.voice_transforms.TRANSFORMS`, seeded by
+            ``transform_seed``; None: the voice as it is.
+        category, age_group, style, accent: labels (``unknown`` for files, whose content the
+            list does not say).
+    """
 
     id: str
     path: str | None = None
@@ -28,14 +46,39 @@ class SpeechItem:
     variant: str | None = None
     pitch: int | None = None
     speed_wpm: int | None = None
+    source: str | None = None
+    voice_name: str | None = None
+    transform: str | None = None
+    transform_seed: int | None = None
+    category: str | None = None
+    age_group: str | None = None
+    style: str | None = None
+    accent: str | None = None
+
+    def __post_init__(self) -> None:
+        known = self.path is None
+        defaults = {"source": "espeak" if known else "file",
+                    "language": "en-us" if known else "unknown",
+                    "category": "neutral" if known else "unknown",
+                    "age_group": "adult" if known else "unknown",
+                    "style": "neutral" if known else "unknown",
+                    "accent": "native" if known else "unknown"}
+        for key, value in defaults.items():
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, value)
 
     @property
     def synthetic(self) -> bool:
         return self.path is None
 
+    def labels(self) -> dict[str, str]:
+        """category, age_group, style, language, accent and source."""
+        return {k: str(getattr(self, k)) for k in LABEL_KEYS}
+
     def voice(self) -> Voice:
-        """The espeak-ng voice of a synthetic item."""
-        return Voice(language=self.language or "en-us", variant=self.variant,
+        """The espeak-ng voice of a synthetic espeak item."""
+        return Voice(language=self.voice_name or self.language or "en-us",
+                     variant=self.variant,
                      pitch=50 if self.pitch is None else self.pitch,
                      speed_wpm=175 if self.speed_wpm is None else self.speed_wpm)
 

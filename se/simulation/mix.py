@@ -2,8 +2,9 @@
 
 Each mixture has one integer seed. ``[seed, 0]`` picks its sources (speech item and offset,
 noise item or kind and offset, RIR), ``[seed, 1]`` generates a synthetic noise,
-``[seed, 2]`` drives :func:`audio.degrade.simulate` and ``[seed, 3]`` draws a pyroomacoustics
-room (``sources.synthetic.rooms``). The record keeps the picks and the room, so
+``[seed, 2]`` drives :func:`audio.degrade.simulate`, ``[seed, 3]`` draws a pyroomacoustics
+room (``sources.synthetic.rooms``) and ``[seed, 4]`` the speech category and utterance when
+the pool is split into categories. The record keeps the picks and the room, so
 :func:`rebuild` needs neither the pools nor the ``[seed, 0]`` / ``[seed, 3]`` draws.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 from audio.degrade import simulate
 from audio.degrade_config import DegradationConfig
 from audio.rooms import Room, draw_room, room_rir
+from se.simulation.categories import draw_name
 from se.simulation.config import SimulationConfig
 from se.simulation.manifest import MixtureRecord, NoiseItem, RirItem
 from se.simulation.sources import Pools, load_item, make_noise, native_frames
@@ -27,11 +29,28 @@ def mixture_seed(*parts: int) -> int:
                >> np.uint64(1))
 
 
+def _pick_speech(pools: Pools, seed: int, category: str | None) -> int | None:
+    """Index of the utterance of a categorised pool: ``category`` (else one drawn by the
+    weights), then one of its utterances; None for a pool without categories."""
+    if pools.category_weights is None:
+        return None
+    rng = np.random.default_rng([seed, 4])
+    if category is None:
+        category = draw_name(pools.category_weights, rng)
+    choices = pools.category_items(category)
+    if not choices:
+        raise ValueError(f"the speech pool has no utterance of category {category!r}")
+    return choices[int(rng.integers(len(choices)))]
+
+
 def _pick(config: SimulationConfig, pools: Pools, mixture_id: str, sample_rate: int,
-          seed: int) -> MixtureRecord:
+          seed: int, category: str | None = None) -> MixtureRecord:
     """Draw the sources of one mixture (no audio processing beyond reading lengths)."""
     rng = np.random.default_rng([seed, 0])
     speech = pools.speech[int(rng.integers(len(pools.speech)))]
+    picked = _pick_speech(pools, seed, category)
+    if picked is not None:
+        speech = pools.speech[picked]
     total = native_frames(speech, sample_rate)
     num_frames = min(total, round(config.max_seconds * sample_rate))
     speech_offset = int(rng.integers(total - num_frames + 1))
@@ -90,9 +109,15 @@ def render(record: MixtureRecord) -> tuple[np.ndarray, np.ndarray, MixtureRecord
 
 
 def make_mixture(config: SimulationConfig, pools: Pools, mixture_id: str, sample_rate: int,
-                 seed: int) -> tuple[np.ndarray, np.ndarray, MixtureRecord]:
-    """Draw and render one mixture: (noisy, clean, record), same length, at ``sample_rate``."""
-    return render(_pick(config, pools, mixture_id, sample_rate, seed))
+                 seed: int, category: str | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, MixtureRecord]:
+    """Draw and render one mixture: (noisy, clean, record), same length, at ``sample_rate``.
+
+    Args:
+        category: the speech category to use (a categorised pool only); None draws one by
+            the config's weights.
+    """
+    return render(_pick(config, pools, mixture_id, sample_rate, seed, category))
 
 
 #: ``params`` key of the gain ``se.simulate`` applied to both files of a pair (absent: 1).

@@ -138,3 +138,21 @@ def test_nearest_rate():
     assert nearest_rate(96000) == 48000
     assert nearest_rate(11025) == 8000
     assert nearest_rate(12000) == 16000  # tie between 8 and 16 kHz goes up
+
+
+def test_a_flac_whose_header_promises_too_many_samples_is_refused_before_decoding(tmp_path):
+    """A FLAC header says 10 minutes of 2 x 192 kHz (230 million samples: a 447 KB file of
+    DC decodes to 0.9 GB of float32): refused from the header, with the numbers."""
+    buffer = io.BytesIO()
+    sf.write(buffer, np.full((192_000, 2), 0.5, np.float32), 192_000, format="FLAC")
+    data = bytearray(buffer.getvalue())
+    assert data[:4] == b"fLaC"
+    field = int.from_bytes(data[18:26], "big")  # rate 20 bits, channels 3, bits 5, frames 36
+    field = (field & ~((1 << 36) - 1)) | (600 * 192_000)
+    data[18:26] = field.to_bytes(8, "big")
+    path = tmp_path / "dc.flac"
+    path.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"dc.flac: 600.0 s x 2 channels at 192000 Hz would "
+                                         r"decode to 230.4 million samples, more than the "
+                                         r"limit of 67.1 million"):
+        load_audio(path)

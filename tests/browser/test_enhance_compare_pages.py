@@ -72,6 +72,7 @@ def test_compare_systems_over_the_demo_set(admin_page):
         "same clips for all 2 systems: the 36 input clips")
     expect(page.locator("#compare-bars .js-plotly-plot")).to_be_visible()
     expect(page.locator("#compare-boxes .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#compare-by-category")).to_contain_text("unknown")  # no labels
     expect(page.locator("#compare-csv")).to_contain_text("comparison_per_clip")
     link = page.locator("#compare-csv a[href$='comparison_per_clip.csv']").first
     table = pd.read_csv(io.StringIO(page.request.get(link.get_attribute("href")).text()))

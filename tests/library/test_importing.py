@@ -134,11 +134,27 @@ def test_wav_scp_with_problems_is_refused_whole_with_line_numbers(tmp_path, sess
         import_wav_scp(s, store, scp)
     message = str(info.value)
     assert "4 problem(s), nothing imported" in message
-    assert "line 2: file not found for 'b'" in message
-    assert "line 3: id 'a' repeats line 1" in message
+    assert "line 2: the file it names does not exist" in message
+    assert "line 3: its id repeats line 1" in message
     assert "line 4: expected '<id> <path>'" in message
     assert "line 5: pipe commands are not supported" in message
     assert _state(sessions, store) == before
+
+
+def test_wav_scp_errors_never_echo_the_file(tmp_path, sessions, store):
+    """A wav.scp that is a link to a system file: the refusal names lines and problems,
+    never the file's content."""
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\nsvc secret-token-1234\n"
+                      "svc other | \n")
+    scp = tmp_path / "wav.scp"
+    scp.symlink_to(secret)
+    with sessions.begin() as s, pytest.raises(ImportRejected) as info:
+        import_wav_scp(s, store, scp)
+    message = str(info.value)
+    assert "line 1: expected '<id> <path>'" in message and "line 2:" in message
+    for leaked in ("root", "bin/bash", "secret-token", "svc"):
+        assert leaked not in message, message
 
 
 def test_uploads_land_in_the_named_dataset(tmp_path, sessions, store):
@@ -199,3 +215,51 @@ def test_batched_import_commits_batch_by_batch(tmp_path, sessions, store):
     assert seen[-1] == (5, 5)
     report = import_in_batches(sessions.begin, store, plan_folder(folder), batch_files=2)
     assert len(report.duplicates) == 4 and len(report.added) == 1
+
+
+def test_a_refused_file_leaves_no_orphan_clip(tmp_path, sessions, store):
+    """A second, different file under a name the dataset already has is refused and leaves
+    neither a clip row nor a file; the other files of the same import land."""
+    from library.clips import get_clip
+    from library.importing import import_in_batches, plan_files
+
+    first, other, fresh = (tmp_path / "first.wav", tmp_path / "other.wav",
+                           tmp_path / "fresh.wav")
+    save_audio(first, speech_like(0.4, 16000, seed=1), 16000)
+    save_audio(other, speech_like(0.4, 16000, seed=2), 16000)
+    save_audio(fresh, speech_like(0.4, 16000, seed=3), 16000)
+    import_in_batches(sessions.begin, store, plan_files([("take.wav", first)], dataset_name="u"))
+    before = _state(sessions, store)
+    report = import_in_batches(sessions.begin, store,
+                               plan_files([("take.wav", other)], dataset_name="u"))
+    assert not report.imported_any
+    assert "already has a different clip" in report.skipped[0][1]
+    assert _state(sessions, store) == before
+    # within one import too: the refused twin goes, its neighbours stay and are readable
+    report = import_in_batches(sessions.begin, store, plan_files(
+        [("new.wav", fresh), ("new.wav", other)], dataset_name="u"))
+    assert report.added == ["new.wav"] and len(report.skipped) == 1
+    assert _state(sessions, store) == (before[0] + 1, 1, before[2] + 1, before[3] + 1)
+    with sessions() as s:
+        for clip_id in s.scalars(select(Clip.id)):
+            assert store.exists(get_clip(s, clip_id).sha256)
+
+
+def test_a_zip_bomb_is_refused_from_its_directory(tmp_path, sessions, store):
+    """An entry that deflates 1000:1 (a WAV of silence) is refused before it is unpacked:
+    the message says which entry and the ratio, and nothing is stored."""
+    import wave
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("fine.flac", _flac_bytes(5))
+        with zf.open("silence.wav", "w") as member, wave.open(member, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16000)
+            w.writeframes(b"\0" * (32 * 1024 * 1024))
+    with pytest.raises(ImportRejected, match=r"entry 'silence.wav' is compressed \d+:1 .*"
+                                             r"more than the 100:1 audio allows"):
+        with sessions.begin() as s:
+            import_zip(s, store, bomb)
+    assert _state(sessions, store) == (0, 0, 0, 0)

@@ -146,3 +146,23 @@ def test_ratings_of_a_test_become_one_row_per_used_vote(sessions, store):
     assert [(x.key, x.ratings, x.clips) for x in sources["tests"]] == [(str(test_id), 8, 4)]
     with sessions() as s, pytest.raises(LibraryError, match="choose at least one"):
         training_labels(s, store)
+
+
+def test_label_paths_outside_the_zip_are_refused(sessions, store, tmp_path):
+    """An absolute wav_path, or one climbing out with '..', would make the server read a
+    file of its own (here: real audio beside the upload); both are refused by line."""
+    import os
+    import tempfile
+
+    need_espeak()
+    csv, archive = write_label_set(tmp_path / "set", samples=2)
+    server_file = tmp_path / "set" / "clean_s0.wav"
+    climb = "../" + os.path.relpath(tmp_path / "set" / "clean_s1.wav", tempfile.gettempdir())
+    csv.write_text(f"{HEADER}\n{server_file},clean,s0,5,L1\n{climb},clean,s1,4,L2\n",
+                   encoding="utf-8")
+    with pytest.raises(LabelUploadError) as caught:
+        import_label_set(sessions.begin, store, csv, archive, "escape")
+    assert caught.value.problems == [
+        f"line {n}: wav_path must be a path inside the audio zip (absolute paths and '..' "
+        "are refused)" for n in (2, 3)]
+    assert _count(sessions, PublicLabel) == 0 and _stored_files(store) == 0

@@ -166,7 +166,7 @@ def test_escape_leaves_numeric_columns_alone() -> None:
     pd.testing.assert_series_equal(out["x"], df["x"])
     pd.testing.assert_series_equal(out["n"], df["n"])
     pd.testing.assert_series_equal(out["flag"], df["flag"])
-    assert out["text"].tolist() == ["'-1.5", "ok"]  # text that looks like a number is text
+    assert out["text"].tolist() == ["-1.5", "ok"]  # a number as text is not a formula
 
 
 def test_csv_round_trip(tmp_path: Path) -> None:

@@ -271,3 +271,14 @@ def test_pairs_cover_every_condition_pair() -> None:
     votes = three_conditions()
     out = pairwise_differences(votes)
     assert len(out) == len(list(itertools.combinations("ABC", 2)))
+
+
+def test_split_half_reliability_stays_in_range_when_halves_disagree() -> None:
+    """Four raters who rank four systems in conflicting orders: the half-panel correlation
+    averages well below -1/3, where Spearman-Brown's 2r / (1 + r) runs off below -1 (the dashboard
+    showed -5.40). A reliability is then undefined (NaN), never outside [-1, 1]."""
+    rows = []
+    for r, order in enumerate(([5, 4, 3, 2], [2, 1, 1, 1], [1, 5, 4, 5], [3, 4, 5, 4])):
+        rows += [vote(f"c{c}", f"sys{c}", f"r{r}", s) for c, s in enumerate(order)]
+    value = split_half_reliability(frame(rows), np.random.default_rng(1), n_splits=50)
+    assert np.isnan(value) or -1.0 <= value <= 1.0, value

@@ -123,11 +123,11 @@ def test_a_whole_session_over_http(api, test_id):
     expect(api("GET", f"/sessions/{token}/checks/environment-1/audio"), 422, "side=a")
     expect(api("GET", f"/sessions/{token}/checks/qualification/audio"), 404)
     stereo = api("GET", f"/sessions/{token}/checks/stereo/audio")
-    assert stereo.headers["content-type"] == "audio/flac"
+    assert stereo.headers["content-type"] == "audio/wav"
     assert sf.info(io.BytesIO(stereo.content)).channels == 2
     expect(vote(api, token, items[0]), 422, "its audio was never fetched")
     audio = api.client.get(body["items"][0]["audio_url"])
-    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/flac"
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
     assert sf.info(io.BytesIO(audio.content)).frames > 0
     for payload, message in [({"score": 6, "played_to_end": True, "elapsed_ms": 1}, "1 to 5"),
                              ({"played_to_end": True, "elapsed_ms": 1}, "1 to 5"),
