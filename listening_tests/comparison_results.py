@@ -49,6 +49,7 @@ from listening_tests.exports import (
 )
 from listening_tests.methods import method_of
 from listening_tests.ranking import bootstrap_bradley_terry
+from listening_tests.spec import article
 
 N_BOOT = 200  # bootstrap resamples of the ranking: enough for 95 % intervals, quick
 COLUMNS = ("clip", "condition", "pair_condition", "rater", "raw_score", "score", "choice",
@@ -203,8 +204,8 @@ def comparison_export(db: Session, test_id: int, name: str,
     """
     method = load_test(db, test_id).method
     if name not in names:
-        raise NotFound(f"no export named '{name}' for a {method} test; choose one of "
-                       f"{', '.join(names)}")
+        raise NotFound(f"no export named '{name}' for {article(method)} {method} test; "
+                       f"choose one of {', '.join(names)}")
     frame = comparison_frame(db, test_id)
     if name == "votes.parquet":
         buffer = io.BytesIO()

@@ -150,6 +150,7 @@ def create_test(db: Session, store: AudioStore,
                 resolve_rating_clips(db, clips, problems)
             if gold is not None and gold.ids:
                 check_gold_ids(db, gold, problems)
+            _add_pair_problems(db, spec, problems)
             raise SpecError(problems) from exc
     problems: list[str] = []
     method = method_of(spec.method)
@@ -176,6 +177,28 @@ def create_test(db: Session, store: AudioStore,
             store.discard(sha)
         raise
     return get_test(db, test.id)
+
+
+def _add_pair_problems(db: Session, data: Any, problems: list[str]) -> None:
+    """For a comparison spec with problems elsewhere: what the library says about its
+    ``pairs`` section (a misspelt system), so one refusal lists every problem."""
+    if not isinstance(data, dict) or not isinstance(data.get("pairs"), (dict, list)):
+        return
+    try:
+        method = method_of(str(data.get("method", "acr")))
+    except KeyError:
+        return
+    if not method.pairs:
+        return
+    try:
+        alone = ListeningTestSpec.from_dict({"name": "check", "method": method.name,
+                                             "pairs": data["pairs"]})
+    except SpecError:
+        return  # the section's own problems are listed already
+    found: list[str] = []
+    method.plan_items(db, alone, found)
+    problems.extend(p for p in found if p not in problems
+                    and not p.startswith("pairs: the selection contains no pairs"))
 
 
 def add_clip_items(db: Session, store: AudioStore, test: ListeningTest,

@@ -267,7 +267,8 @@ def test_overview(db: Session, test_id: int, *, now: datetime | None = None,
     count, live assignments, target, MOS), ``sessions`` (counts by state and decision),
     ``clean_vote_share`` (share of submitted rating votes that enter statistics),
     ``reasons`` (count per broken rule over decided sessions), ``systems`` (MOS, std, n,
-    ci95 and the mean of each objective metric stored for the system's clips),
+    ci95 and the mean of each objective metric over the inputs every system has it for),
+    ``objective_n`` (that input count per metric),
     ``pairwise`` (Welch + Holm per system pair), ``raters`` (r: correlation with the others'
     clip MOS; irr_p808 over n_irr_clips: P.808's inter-rater reliability), ``split_half``
     (Spearman-Brown reliability of the system MOS), and
@@ -304,7 +305,7 @@ def clip_overview(db: Session, test_id: int, info: Any, results: dict[str, Any],
     for rs in db.scalars(select(RatingSession).where(RatingSession.test_id == test_id,
                                                      RatingSession.qc_reasons.is_not(None))):
         reasons.update({reason_kind(r) for r in rs.qc_reasons or []})
-    systems = _with_objective(db, test_id, results["systems"])
+    systems, objective_n = _with_objective(db, test_id, results["systems"])
     pairwise = pairwise_differences(frame).to_dict("records") if len(frame) else []
     raters = rater_reliability(frame).join(p808_inter_rater_reliability(frame)).rename(
         columns={"irr": "irr_p808", "n_samples": "n_irr_clips"}).reset_index().to_dict(
@@ -314,7 +315,7 @@ def clip_overview(db: Session, test_id: int, info: Any, results: dict[str, Any],
     return {
         "test": info.to_dict(), "clips": clips, "sessions": results["sessions"],
         "clean_vote_share": _num(float(submitted["used"].mean()) if len(submitted) else None),
-        "reasons": dict(reasons), "systems": systems,
+        "reasons": dict(reasons), "systems": systems, "objective_n": objective_n,
         "pairwise": [{k: _clean(v) for k, v in row.items()} for row in pairwise],
         "raters": [{k: _clean(v) for k, v in row.items()} for row in raters],
         "split_half": _num(split),
@@ -330,20 +331,49 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def common_clip_means(scores: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Per system the mean of each objective metric over ONE set of inputs, the same for
+    every system: the inputs on which every system that has the metric at all has it. (A
+    metric stored for the one clip enhanced in the Enhance tab must not sit beside another
+    averaged over 36 clips.)
+
+    Args:
+        scores: ``system, input, metric, value`` (repeats of a system, input and metric are
+            averaged first).
+
+    Returns:
+        The means (index: system; one column per metric with at least one common input;
+        NaN for a system without the metric) and the number of common inputs per metric.
+    """
+    means: dict[str, pd.Series] = {}
+    counts: dict[str, int] = {}
+    for metric, rows in scores.groupby("metric", sort=True):
+        grid = rows.pivot_table(index="input", columns="system", values="value",
+                                aggfunc="mean")
+        common = grid.dropna(how="any")
+        if len(common):
+            means[str(metric)], counts[str(metric)] = common.mean(), len(common)
+    return pd.DataFrame(means), counts
+
+
 def _with_objective(db: Session, test_id: int, systems: list[dict[str, Any]]
-                    ) -> list[dict[str, Any]]:
+                    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The systems with their objective means over one common input set
+    (:func:`common_clip_means`), and the size of that set per metric."""
     rows = db.execute(
-        select(ListeningTestItem.condition, ObjectiveScore.metric, ObjectiveScore.value)
+        select(ListeningTestItem.condition, ListeningTestItem.sample_id,
+               ListeningTestItem.clip_id, ObjectiveScore.metric, ObjectiveScore.value)
         .join(ObjectiveScore, ObjectiveScore.clip_id == ListeningTestItem.clip_id)
         .where(ListeningTestItem.test_id == test_id,
                ListeningTestItem.role == ItemRole.RATING.value,
                ObjectiveScore.value.is_not(None))).all()
-    table = pd.DataFrame(rows, columns=["system", "metric", "value"])
-    means = table.groupby(["system", "metric"])["value"].mean() if len(table) else None
+    table = pd.DataFrame(rows, columns=["system", "sample_id", "clip_id", "metric", "value"])
+    table["input"] = table["sample_id"].fillna(table["clip_id"].astype(str)).astype(str)
+    means, counts = common_clip_means(table) if len(table) else (pd.DataFrame(), {})
     out = []
     for entry in systems:
         objective = {}
-        if means is not None and entry["system"] in means.index.get_level_values(0):
+        if entry["system"] in means.index:
             objective = {m: _num(v) for m, v in means.loc[entry["system"]].items()}
         out.append({**entry, "objective": objective})
-    return out
+    return out, counts

@@ -281,6 +281,12 @@ def valid_sections(data: Any) -> tuple[ClipSelection | None, GoldSpec | None]:
     return sections[0], sections[1]
 
 
+def article(word: str) -> str:
+    """"a" or "an" before a method name (an ab test, an acr test, a ccr test, a ranking
+    test)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
@@ -365,7 +371,7 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
         pairs = read_pairs(f, method, takes_reference=kind.takes_reference())
         for key in ("clips", "votes_per_clip", "clips_per_session"):
             if f.has(key):
-                f.problem(key, f"a {method} test takes pairs, votes_per_pair and "
+                f.problem(key, f"{article(method)} {method} test takes pairs, votes_per_pair and "
                                "pairs_per_session instead")
     else:
         clips = _read_clips(f.section("clips"))
@@ -497,8 +503,8 @@ def _read_scale_order(f: Fields, kind: Any) -> str | None:
     """The order of a multi-scale method's questions (P.835: which of SIG and BAK first)."""
     if not kind.scale_orders:
         if f.has("scale_order"):
-            f.problem("scale_order", f"a {kind.name} test asks one question; only methods "
-                                     "with several scales (p835) take it")
+            f.problem("scale_order", f"{article(kind.name)} {kind.name} test asks one "
+                                     "question; only methods with several scales (p835) take it")
         return None
     return f.text("scale_order", kind.scale_orders[0], 40, choices=kind.scale_orders)
 
@@ -509,8 +515,8 @@ def read_pairs(f: Fields, method: str, *, takes_reference: bool) -> PairSelectio
     against the library, in :mod:`listening_tests.pair_catalog`)."""
     raw = f.raw("pairs")
     if not f.has("pairs"):
-        f.problem("pairs", f"a {method} test needs pairs: a dataset with systems, or a list "
-                           "of {a: CLIP_ID, b: CLIP_ID}")
+        f.problem("pairs", f"{article(method)} {method} test needs pairs: a "
+                           "dataset with systems, or a list of {a: CLIP_ID, b: CLIP_ID}")
         return None
     if isinstance(raw, list):
         explicit: list[ClipPair] = []
@@ -541,14 +547,14 @@ def read_pairs(f: Fields, method: str, *, takes_reference: bool) -> PairSelectio
     reference = p.text("reference", None, 200)
     if takes_reference:
         if reference is None:
-            p.problem("reference", f"a {method} test compares each system with a reference: "
-                                   "a system name or \"clean\"")
+            p.problem("reference", f"{article(method)} {method} test compares each "
+                                   "system with a reference: a system name or \"clean\"")
         elif reference in systems:
             p.problem("reference", "the reference cannot also be a compared system")
     elif reference is not None:
         p.problem("reference", "only ccr tests take a reference")
     elif len(systems) < 2 and isinstance(raw_systems, list):
-        p.problem("systems", f"a {method} test compares at least two systems")
+        p.problem("systems", f"{article(method)} {method} test compares at least two systems")
     selection = PairSelection(dataset=dataset, systems=tuple(systems), reference=reference,
                               no_preference=p.boolean("no_preference", True),
                               show_original=p.boolean("show_original", False))

@@ -19,9 +19,12 @@ def _axis_title(metric: str) -> str:
 
 
 def bars_with_ci(summary: pd.DataFrame, metric: str, *, x: str = "system",
-                 color: str | None = None, title: str = "") -> go.Figure:
+                 color: str | None = None, title: str = "",
+                 value_range: tuple[float, float] | None = None) -> go.Figure:
     """Mean of ``metric`` per ``x`` with 95% CI error bars (columns ``<metric>_mean`` and
-    ``<metric>_ci95`` from ``library.comparison.summarize``); ``color`` splits the bars."""
+    ``<metric>_ci95`` from ``library.comparison.summarize``); ``color`` splits the bars.
+    ``value_range``: the rating scale (e.g. 1..5): the axis shows it whatever the intervals
+    (a wide CI of one rater would otherwise stretch it to -20..30)."""
     fig = go.Figure()
     groups = [(None, summary)] if color is None else list(summary.groupby(color, sort=True))
     for name, frame in groups:
@@ -35,6 +38,9 @@ def bars_with_ci(summary: pd.DataFrame, metric: str, *, x: str = "system",
                       margin=dict(l=60, r=20, t=40 if title else 10, b=60),
                       yaxis=dict(title=dict(text=_axis_title(metric))),
                       showlegend=color is not None)
+    if value_range is not None:
+        low, high = value_range
+        fig.update_yaxes(range=[low - 0.1, high + 0.1] if low < 0 else [0, high + 0.1])
     return fig
 
 
@@ -212,21 +218,46 @@ def win_share(matrix: pd.DataFrame) -> pd.DataFrame:
     return (matrix / total.where(total > 0)).astype(float)
 
 
+def win_tie_loss(pairs: pd.DataFrame | None, row: str, column: str) -> tuple[int, int, int] | None:
+    """How often ``row`` won against, tied with and lost to ``column`` in the A/B pairs table
+    (``system_a, system_b, wins_a, wins_b, ties``); None if they were never compared."""
+    if pairs is None or not len(pairs):
+        return None
+    for a, b, flip in ((row, column, False), (column, row, True)):
+        found = pairs[(pairs["system_a"].astype(str) == a) & (pairs["system_b"].astype(str) == b)]
+        if len(found):
+            r = found.iloc[0]
+            wins, losses = (int(r["wins_b"]), int(r["wins_a"])) if flip else \
+                (int(r["wins_a"]), int(r["wins_b"]))
+            return wins, int(r["ties"]), losses
+    return None
+
+
 def win_matrix_figure(win_matrix: dict | pd.DataFrame, systems: list[str] | None = None, *,
+                      pairs: pd.DataFrame | None = None,
                       title: str = "Who beat whom (row beat column)") -> go.Figure:
     """Heatmap of the win matrix: colour is the share of the pair's comparisons the row
-    system won (0..1, white at 0.5), each cell says the count and the share. Pass
-    ``systems`` in ranking order to read it best first."""
+    system won (0..1, white at 0.5; a tie counts half). With the A/B ``pairs`` table each cell
+    says wins, ties and losses of the row system separately ("2 W · 1 T · 0 L"), else the
+    count and the share. Pass ``systems`` in ranking order to read it best first."""
     counts = win_matrix_frame(win_matrix, systems)
     share = win_share(counts)
-    text = [[("" if pd.isna(share.iat[i, j]) else
-              f"{counts.iat[i, j]:g} ({100 * share.iat[i, j]:.0f}%)")
-             for j in range(counts.shape[1])] for i in range(counts.shape[0])]
+
+    def label(i: int, j: int) -> str:
+        if pd.isna(share.iat[i, j]):
+            return ""
+        wtl = win_tie_loss(pairs, counts.index[i], counts.columns[j])
+        if wtl is not None:
+            return f"{wtl[0]} W · {wtl[1]} T · {wtl[2]} L"
+        return f"{counts.iat[i, j]:g} ({100 * share.iat[i, j]:.0f}%)"
+
+    text = [[label(i, j) for j in range(counts.shape[1])] for i in range(counts.shape[0])]
     fig = go.Figure(go.Heatmap(
         z=share.to_numpy(), x=list(counts.columns), y=list(counts.index), text=text,
         texttemplate="%{text}", zmin=0.0, zmax=1.0, colorscale="RdBu", reversescale=False,
         colorbar=dict(title=dict(text="share won")), customdata=counts.to_numpy(),
-        hovertemplate="%{y} beat %{x}: %{customdata:g} times (%{z:.0%})<extra></extra>"))
+        hovertemplate="%{y} against %{x}: %{text}; share won %{z:.0%} (a tie counts half)"
+                      "<extra></extra>"))
     fig.update_layout(title=dict(text=title) if title else None,
                       height=max(300, 120 + 50 * len(counts)),
                       margin=dict(l=140, r=20, t=40 if title else 10, b=100),

@@ -21,7 +21,7 @@ from db.models import ItemRole, ListeningTestItem, ObjectiveScore
 from library.clips import LibraryError, clip_details
 from listening_tests.design import load_test
 from listening_tests.methods import method_of
-from listening_tests.results import test_results
+from listening_tests.results import common_clip_means, test_results
 from webapp.charts import (
     ccr_ranking,
     neighbour_significance,
@@ -100,23 +100,35 @@ def _sides(item: ListeningTestItem) -> list[tuple[str, int]]:
     return sides
 
 
-def system_metrics(db: Session, test_id: int) -> pd.DataFrame:
+def system_metrics(db: Session, test_id: int) -> tuple[pd.DataFrame, dict[str, int]]:
     """Mean of each stored objective metric (and predicted MOS such as DNSMOS) per system,
-    over the clips the test's rating pairs play: ``system`` and one column per metric."""
-    clips: dict[int, str] = {}
+    over one set of inputs the test's rating pairs play, the same for every system
+    (:func:`listening_tests.results.common_clip_means`).
+
+    Returns:
+        ``system`` and one column per metric; the number of inputs per metric.
+    """
+    clips: dict[int, tuple[str, str]] = {}
     for item in _test_items(db, test_id):
-        clips.update({clip: system for system, clip in _sides(item)})
+        name = str(item.sample_id or item.clip_id)
+        clips.update({clip: (system, name) for system, clip in _sides(item)})
     if not clips:
-        return pd.DataFrame(columns=["system"])
+        return pd.DataFrame(columns=["system"]), {}
     rows = db.execute(select(ObjectiveScore.clip_id, ObjectiveScore.metric, ObjectiveScore.value)
                       .where(ObjectiveScore.clip_id.in_(list(clips)),
                              ObjectiveScore.value.is_not(None))).all()
     if not rows:
-        return pd.DataFrame(columns=["system"])
+        return pd.DataFrame(columns=["system"]), {}
     table = pd.DataFrame(rows, columns=["clip_id", "metric", "value"])
-    table["system"] = table["clip_id"].map(clips)
-    return table.pivot_table(index="system", columns="metric", values="value",
-                             aggfunc="mean").reset_index().rename_axis(columns=None)
+    table["system"] = table["clip_id"].map(lambda c: clips[c][0])
+    table["input"] = table["clip_id"].map(lambda c: clips[c][1])
+    means, counts = common_clip_means(table)
+    return means.rename_axis("system").reset_index(), counts
+
+
+def with_counts(frame: pd.DataFrame, counts: dict[str, int]) -> pd.DataFrame:
+    """Metric columns renamed to say their input count: "PESQ (n=36)"."""
+    return frame.rename(columns={m: f"{m} (n={n})" for m, n in counts.items()})
 
 
 def pair_clips(db: Session, test_id: int, system_a: str, system_b: str
@@ -142,7 +154,7 @@ def comparison_outputs(context: AppContext, test_id: int, method: str) -> list[A
         return [gr.Column(visible=False), "", None, None, None, None, None, None]
     with context.sessions() as session:
         results = test_results(session, test_id)
-        metrics = system_metrics(session, test_id)
+        metrics, metric_n = system_metrics(session, test_id)
         spec = (load_test(session, test_id).spec or {}).get("pairs") or {}
     frames = result_frames(results, reference=spec.get("reference"))
     ranking, pairs = frames["ranking"], frames["pairs"]
@@ -153,22 +165,29 @@ def comparison_outputs(context: AppContext, test_id: int, method: str) -> list[A
              "Bradley-Terry log-strengths with bootstrap 95% intervals; hollow grey points "
              "have too few comparisons yet. Marks between neighbours: Holm-corrected p of "
              "their A/B pair (*** < 0.001, ** < 0.01, * < 0.05, n.s., ? not compared)."))
-    if not len(ranking):
-        return [gr.Column(visible=True), text + "\n\nNo answers that count yet.", None, None,
-                None, None, None, pairs if len(pairs) else None]
+    if not len(ranking):  # no empty plots: they come with the first answers that count
+        return [gr.Column(visible=True), text + "\n\nNo answers that count yet.",
+                gr.Plot(value=None, visible=False), gr.Plot(value=None, visible=False),
+                None, None, gr.Plot(value=None, visible=False), pairs if len(pairs) else None]
     order = list(ranking["system"])
     ranking_plot = ranking_figure(ranking, pairs=None if ccr else pairs,
                                   value_label="CMOS" if ccr else "Bradley-Terry log-strength",
                                   title="Ranking, best first")
-    matrix = win_matrix_figure(frames["win_matrix"], order) if frames["win_matrix"] else None
+    matrix = win_matrix_figure(frames["win_matrix"], order,
+                               pairs=None if ccr else pairs) if frames["win_matrix"] else None
     marks = neighbour_significance(ranking, pairs) if not ccr and len(pairs) else None
-    table = side_by_side(ranking, metrics)
+    table = with_counts(side_by_side(ranking, metrics), metric_n)
     metric_columns = [c for c in metrics.columns if c != "system"]
-    agreement = rank_agreement_figure(rank_agreement(ranking, metrics)) \
-        if metric_columns and len(ranking) >= 2 else None
-    return [gr.Column(visible=True), text, ranking_plot, matrix,
+    agreement = rank_agreement_figure(
+        rank_agreement(ranking, metrics).assign(
+            metric=lambda f: f["metric"].map(lambda m: f"{m} (n={metric_n.get(m, 0)})")),
+        title="Agreement with the human ranking (Kendall tau; each metric over the same "
+              "inputs for every system)") if metric_columns and len(ranking) >= 2 else None
+    return [gr.Column(visible=True), text, gr.Plot(value=ranking_plot, visible=True),
+            gr.Plot(value=matrix, visible=matrix is not None),
             marks.round(4) if marks is not None else None, table.round(3),
-            agreement, pairs.round(4) if len(pairs) else None]
+            gr.Plot(value=agreement, visible=agreement is not None),
+            pairs.round(4) if len(pairs) else None]
 
 
 def build_comparison_view(context: AppContext, test_id: gr.Number) -> ComparisonView:

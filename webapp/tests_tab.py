@@ -4,7 +4,9 @@ live dashboard, override quality-control decisions, download the exports."""
 from __future__ import annotations
 
 import html
+import re
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import gradio as gr
@@ -14,7 +16,7 @@ import yaml
 
 from listening_tests.design import close_test, create_test, get_test, list_tests, open_test
 from listening_tests.downloads import EXPORTS, export_file
-from listening_tests.errors import RatingError
+from listening_tests.errors import RatingError, SpecError
 from listening_tests.methods import method_of
 from listening_tests.results import (
     list_sessions,
@@ -27,7 +29,8 @@ from listening_tests.review import override_decision
 from webapp.charts import bars_with_ci, scales_vs_metric_figure
 from webapp.comparison_view import build_comparison_view, comparison_outputs
 from webapp.context import AppContext
-from webapp.settings import rater_base_url
+from webapp.settings import loopback_warning, rater_base_url
+from webapp.test_designer import build_designer
 
 EXAMPLE_SPEC = """\
 name: Demo ACR
@@ -71,14 +74,39 @@ def _reasons_figure(reasons: dict[str, int]) -> go.Figure:
     return fig
 
 
-def _histogram_figure(votes: pd.DataFrame) -> go.Figure:
+def used_rating_votes(votes: pd.DataFrame) -> pd.DataFrame:
+    """The votes the MOS counts: rating items (no gold, trapping or training) of accepted
+    sessions."""
+    return votes[(votes["role"] == "rating") & votes["used"]]
+
+
+def scale_range(method: str) -> tuple[int, int]:
+    """The lowest and highest score of the method's scale (1..5 where it names none)."""
+    values = [v for v, _ in getattr(method_of(method), "scale", ())] or [1, 5]
+    return min(values), max(values)
+
+
+def sessions_rows(sessions: list[dict]) -> pd.DataFrame | None:
+    """The sessions table; a session not finished yet shows a blank, not NaT."""
+    if not sessions:
+        return None
+    frame = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])} for s in sessions])
+    for column in ("created_at", "finished_at"):
+        if column in frame:
+            frame[column] = ["" if pd.isna(v) else v.strftime("%Y-%m-%d %H:%M:%S")
+                             if isinstance(v, datetime) else str(v) for v in frame[column]]
+    return frame
+
+
+def _histogram_figure(votes: pd.DataFrame, low: int = 1, high: int = 5) -> go.Figure:
     fig = go.Figure()
     for system, frame in votes.groupby("condition", sort=True):
-        fig.add_histogram(x=frame["score"], name=str(system), xbins=dict(start=0.5, end=5.5,
-                                                                       size=1))
+        fig.add_histogram(x=frame["score"], name=str(system),
+                          xbins=dict(start=low - 0.5, end=high + 0.5, size=1))
     fig.update_layout(barmode="group", height=300, margin=dict(l=50, r=20, t=30, b=40),
-                      title=dict(text="Votes per score (used votes)"),
-                      xaxis=dict(title=dict(text="score"), dtick=1))
+                      title=dict(text="Votes per score (ratings used)"),
+                      xaxis=dict(title=dict(text="score"), dtick=1,
+                                 range=[low - 0.5, high + 0.5]))
     return fig
 
 
@@ -99,6 +127,29 @@ def _raters_figure(raters: list[dict]) -> go.Figure:
                       xaxis=dict(title=dict(text="votes")),
                       yaxis=dict(title=dict(text="Pearson r"), range=[-1.05, 1.05]))
     return fig
+
+
+def spec_problems_markdown(problems: list[str]) -> str:
+    """Every problem of a refused spec as a list the researcher can work through."""
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    return f"**Not created: the spec has {count}.**\n\n" + "\n".join(
+        f"- {p}" for p in problems)
+
+
+def _markdown_text(text: str) -> str:
+    """Plain text for Markdown: options and variables (``--public-url``,
+    ``APP_PUBLIC_URL``) as code, so their underscores stay underscores."""
+    return re.sub(r"(--[a-z][\w-]*|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b)", r"`\1`", text)
+
+
+def _table(frame: pd.DataFrame | None) -> gr.Dataframe:
+    """A table that is on the page only while it has rows."""
+    return gr.Dataframe(value=frame, visible=frame is not None and len(frame) > 0)
+
+
+def _shown(figure: go.Figure | None) -> gr.Plot:
+    """A plot that is on the page only while it has something to show."""
+    return gr.Plot(value=figure, visible=figure is not None)
 
 
 def _number(value: float | None) -> str:
@@ -128,17 +179,21 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                             columns=["id", "name", "status", "clips", "votes per clip",
                                      "sessions", "platform"])
 
-    def create(spec_text: str) -> tuple[pd.DataFrame, int]:
+    def create(spec_text: str):
+        """The new draft in the table and the id box; a refused spec leaves both as they
+        were and lists every problem below the button."""
         try:
             spec = yaml.safe_load(spec_text)
         except yaml.YAMLError as exc:
-            raise gr.Error(f"the spec is not valid YAML: {exc}") from exc
+            return gr.skip(), gr.skip(), f"**The spec is not valid YAML:** {exc}"
         try:
             with context.sessions.begin() as session:
                 info = create_test(session, context.store, spec)
+        except SpecError as exc:
+            return gr.skip(), gr.skip(), spec_problems_markdown(exc.problems)
         except RatingError as exc:
-            raise gr.Error(exc.message) from exc
-        return tests_table(), info.id
+            return gr.skip(), gr.skip(), f"**Not created:** {exc.message}"
+        return tests_table(), info.id, f"Draft {info.id} created: {info.name}."
 
     def change_status(test_id: float | None, action: str) -> pd.DataFrame:
         if not test_id:
@@ -151,10 +206,14 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         return tests_table()
 
     def rater_link(info: dict, request: gr.Request | None) -> str:
+        """The rater link line, with the loopback warning while no crowd worker can reach
+        it."""
         base = rater_base_url(context.settings, request.base_url if request else None)
         id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
             else "participant=<rater id>"
-        return f"{base}/rate/{info['id']}?{id_param}"
+        warning = loopback_warning(base)
+        return (f"Rater link: `{base}/rate/{info['id']}?{id_param}`" +
+                (f"  \n**{_markdown_text(warning)}**" if warning else ""))
 
     def dashboard(test_id: float | None, request: gr.Request):
         """The ACR dashboard, or for CCR / A/B / ranking the comparison view."""
@@ -165,11 +224,14 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                     method = get_test(session, int(test_id)).method
             except RatingError as exc:
                 raise gr.Error(exc.message) from exc
-        if method_of(method).dashboard == "mos":
+        kind = method_of(method)
+        exports = list(kind.exports)
+        export_choice = gr.Dropdown(choices=exports, value=exports[0] if exports else None)
+        if kind.dashboard == "mos":
             return (*acr_dashboard(test_id, request), gr.Column(visible=True),
-                    *comparison_outputs(context, int(test_id or 0), method))
+                    *comparison_outputs(context, int(test_id or 0), method), export_choice)
         return (*comparison_dashboard(int(test_id), request), gr.Column(visible=False),
-                *comparison_outputs(context, int(test_id), method))
+                *comparison_outputs(context, int(test_id), method), export_choice)
 
     def comparison_dashboard(test_id: int, request: gr.Request):
         """What the ACR dashboard shows that a comparison test has too: the summary and the
@@ -181,21 +243,21 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 sessions = list_sessions(session, test_id)
         except RatingError as exc:
             raise gr.Error(exc.message) from exc
-        text = (f"### {info['name']} ({info['status']}, {info['method'].upper()})\n"
-                f"Rater link: `{rater_link(info, request)}`  \n"
+        text = (f"### {html.escape(info['name'])} ({info['status']}, {info['method'].upper()})\n"
+                f"{rater_link(info, request)}  \n"
                 f"Completion code: `{info['completion_code']}`  \n"
                 f"{info['rating_clips']} pairs x {info['votes_per_clip']} votes, "
                 f"{info['clips_per_session']} pairs a session; gold {info['gold_clips']}, "
                 f"training {info['training_clips']}.  \n"
                 "Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
-        session_rows = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])}
-                                     for s in sessions])
-        return (text, None, None, None, None, None, None,
-                session_rows if len(session_rows) else None)
+        session_rows = sessions_rows(sessions)
+        return (text, _shown(None), _shown(None), _shown(None), _shown(None), _shown(None),
+                _table(None), _table(session_rows))
 
     def acr_dashboard(test_id: float | None, request: gr.Request):
         if not test_id:
-            return ("Select a test in the table.", None, None, None, None, None, None, None)
+            return ("Select a test in the table.", _shown(None), _shown(None), _shown(None),
+                    _shown(None), _shown(None), _table(None), _table(None))
         try:
             with context.sessions() as session:
                 overview = test_overview(session, int(test_id))
@@ -204,12 +266,9 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         except RatingError as exc:
             raise gr.Error(exc.message) from exc
         info, counts = overview["test"], overview["sessions"]
-        base = rater_base_url(context.settings, request.base_url if request else None)
-        id_param = "PROLIFIC_PID={{%PROLIFIC_PID%}}" if info["platform"] == "prolific" \
-            else "participant=<rater id>"
         share = overview["clean_vote_share"]
         text = (f"### {html.escape(info['name'])} ({info['status']})\n"  # a name is text
-                f"Rater link: `{base}/rate/{info['id']}?{id_param}`  \n"
+                f"{rater_link(info, request)}  \n"
                 f"Completion code: `{info['completion_code']}`  \n"
                 f"{info['rating_clips']} clips x {info['votes_per_clip']} votes, "
                 f"{info['clips_per_session']} clips a session; gold {info['gold_clips']}, "
@@ -218,29 +277,38 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 f".  \nShare of clean votes: "
                 f"{'-' if share is None else f'{100 * share:.0f}%'}; split-half "
                 f"reliability of system MOS: {_reliability(overview['split_half'])}")
+        # objective means over one input set per metric, its size in the column name
+        objective_n = overview.get("objective_n") or {}
         systems = pd.DataFrame([{k: v for k, v in s.items() if k != "objective"}
-                                | (s.get("objective") or {}) for s in overview["systems"]])
+                                | {f"{m} (n={objective_n.get(m, '?')})": v
+                                   for m, v in (s.get("objective") or {}).items()}
+                                for s in overview["systems"]])
         figure = None
+        scale_span = scale_range(info["method"])
+        counted = used_rating_votes(used)
         if overview.get("scales"):  # several scales (P.835): their MOS side by side
             long = pd.DataFrame([{**row, "scale": scale.upper()}
                                  for scale, table in overview["scales"].items()
                                  for row in table["systems"]])
             figure = bars_with_ci(long.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
                                                        "n": "mos_n"}), "mos", color="scale",
-                                  title="MOS per system and scale, 95% CI (t)")
+                                  title="MOS per system and scale, 95% CI (t)",
+                                  value_range=scale_span)
         elif len(systems):
             figure = bars_with_ci(systems.rename(columns={"mos": "mos_mean", "ci95": "mos_ci95",
                                                           "n": "mos_n"}),
-                                  "mos", title="MOS per system, 95% CI (t)")
+                                  "mos", title="MOS per system, 95% CI (t)",
+                                  value_range=scale_span)
         # P.835: the scales against DNSMOS SIG/BAK/OVRL where the vote histogram goes
         votes_figure = scales_vs_metric_figure(overview["dnsmos"]) if overview.get("dnsmos") \
-            else _histogram_figure(used) if len(used) else None
-        session_rows = pd.DataFrame([{**s, "qc_reasons": "; ".join(s["qc_reasons"])}
-                                     for s in sessions])
-        return (text, _votes_per_clip_figure(overview["clips"]), figure, votes_figure,
-                _raters_figure(overview["raters"]), _reasons_figure(overview["reasons"]),
-                systems.round(3) if len(systems) else None,
-                session_rows if len(session_rows) else None)
+            else _histogram_figure(counted, *scale_span) if len(counted) else None
+        session_rows = sessions_rows(sessions)
+        return (text, _shown(_votes_per_clip_figure(overview["clips"])
+                             if overview["clips"] else None),
+                _shown(figure), _shown(votes_figure),
+                _shown(_raters_figure(overview["raters"]) if overview["raters"] else None),
+                _shown(_reasons_figure(overview["reasons"]) if overview["reasons"] else None),
+                _table(systems.round(3) if len(systems) else None), _table(session_rows))
 
     def override(test_id: float | None, session_id: float | None, status: str, reason: str,
                  request: gr.Request) -> str:
@@ -255,9 +323,11 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
             raise gr.Error(exc.message) from exc
         return f"Session {record.session_id}: {record.old_status} -> {record.new_status}, logged."
 
-    def download(test_id: float | None, name: str) -> str:
+    def download(test_id: float | None, name: str | None) -> str:
         if not test_id:
             raise gr.Error("select a test first")
+        if not name:
+            raise gr.Error("choose an export")
         try:
             with context.sessions() as session:
                 exported = export_file(session, context.store, int(test_id), name)
@@ -267,9 +337,16 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         path.write_bytes(exported.content)
         return str(path)
 
-    with gr.Accordion("New test from a spec (YAML; see docs/rating-api.md)", open=False):
-        spec = gr.Code(EXAMPLE_SPEC, language="yaml", label="Spec", elem_id="test-spec")
+    with gr.Accordion("New test from a spec: designer or YAML", open=False,
+                      elem_id="test-new"):
+        with gr.Accordion("Designer", open=True):
+            designer = gr.Column()
+        with gr.Accordion("Advanced: the spec as YAML (see docs/rating-api.md)", open=True):
+            spec = gr.Code(EXAMPLE_SPEC, language="yaml", label="Spec", elem_id="test-spec")
+        with designer:
+            build_designer(spec)
         create_button = gr.Button("Create draft", elem_id="test-create")
+        create_message = gr.Markdown(elem_id="test-create-message")
     tests = gr.Dataframe(label="Tests (select a row)", interactive=False, elem_id="tests-table")
     with gr.Row():
         test_id = gr.Number(label="Test id", precision=0, elem_id="test-id")
@@ -279,17 +356,19 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
     summary = gr.Markdown(elem_id="test-summary")
     with gr.Column(elem_id="acr-view") as acr_view:  # hidden for comparison tests
         with gr.Row():
-            votes_plot = gr.Plot(elem_id="test-votes-plot")
-            mos_plot = gr.Plot(elem_id="test-mos-plot")
+            votes_plot = gr.Plot(elem_id="test-votes-plot", visible=False)
+            mos_plot = gr.Plot(elem_id="test-mos-plot", visible=False)
         with gr.Row():
-            histogram = gr.Plot()
-            raters_plot = gr.Plot()
-            reasons_plot = gr.Plot()
-        systems_table = gr.Dataframe(label="Systems: MOS beside objective metrics",
-                                     interactive=False, elem_id="test-systems")
+            histogram = gr.Plot(elem_id="test-histogram", visible=False)
+            raters_plot = gr.Plot(elem_id="test-raters-plot", visible=False)
+            reasons_plot = gr.Plot(elem_id="test-reasons-plot", visible=False)
+        systems_table = gr.Dataframe(label="Systems: MOS beside objective metrics (each metric "
+                                           "over the inputs every system has it for; n in "
+                                           "its name)",
+                                     interactive=False, elem_id="test-systems", visible=False)
     comparison = build_comparison_view(context, test_id)
     sessions_table = gr.Dataframe(label="Sessions and quality-control decisions",
-                                  interactive=False, max_height=300)
+                                  interactive=False, max_height=300, visible=False)
     with gr.Accordion("Override a decision (logged)", open=False):
         with gr.Row():
             session_id = gr.Number(label="Session id", precision=0, elem_id="override-session")
@@ -299,7 +378,8 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
             override_button = gr.Button("Override", elem_id="override-button")
         override_result = gr.Markdown(elem_id="override-result")
     with gr.Row():
-        export_name = gr.Dropdown(list(EXPORTS), value="votes_per_clip.csv", label="Export",
+        # the selected test's method offers its own exports (filled in on selection)
+        export_name = gr.Dropdown(list(EXPORTS), value=None, label="Export",
                                   elem_id="test-export-name")
         export_button = gr.Button("Download", elem_id="test-export")
         export_file_out = gr.File(label="Export file", interactive=False,
@@ -307,8 +387,8 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
     timer = gr.Timer(15)
 
     outputs = [summary, votes_plot, mos_plot, histogram, raters_plot, reasons_plot,
-               systems_table, sessions_table, acr_view, *comparison.outputs]
-    create_button.click(create, spec, [tests, test_id])
+               systems_table, sessions_table, acr_view, *comparison.outputs, export_name]
+    create_button.click(create, spec, [tests, test_id, create_message])
     tests.select(_selected_id, None, test_id)
     test_id.change(dashboard, test_id, outputs)
     refresh.click(tests_table, None, tests).then(dashboard, test_id, outputs)

@@ -166,3 +166,18 @@ def test_draft_open_closed(tmp_path):
         with pytest.raises(NotFound, match="no listening test with id 99"):
             get_test(db, 99)
         assert [t.id for t in list_tests(db)] == [test_id]
+
+
+def test_a_comparison_spec_lists_shape_and_library_problems_at_once(tmp_path):
+    """A wrong key and a misspelt system: both in one refusal, with "an ab test"."""
+    lab = make_lab(tmp_path, "mini")
+    spec = {"name": "bad", "method": "ab", "votes_per_pair": 3, "colour": "blue",
+            "pairs": {"dataset": "mini", "systems": ["a", "bb"]}}
+    with pytest.raises(SpecError) as raised, lab.sessions.begin() as db:
+        create_test(db, lab.store, spec)
+    problems = raised.value.problems
+    assert any(p.startswith("colour") for p in problems), problems
+    assert any(p.startswith("pairs.systems") and "bb" in p for p in problems), problems
+    with pytest.raises(SpecError, match="an ab test takes pairs"), lab.sessions.begin() as db:
+        create_test(db, lab.store, {**spec, "clips": {"dataset": "mini"}})
+    assert lab.count(ListeningTest) == 0

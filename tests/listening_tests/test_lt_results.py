@@ -10,13 +10,13 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 import soundfile as sf
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from db.models import Clip, ListeningTestItem, ObjectiveScore
 from listening_tests.downloads import export_file
 from listening_tests.errors import NotFound
 from listening_tests.methods import method_of
-from listening_tests.results import test_overview, test_results, votes_frame
+from listening_tests.results import common_clip_means, test_overview, test_results, votes_frame
 from tests.listening_tests.rating_lab import T0, Rater, make_lab, plain_spec
 
 EVIL = '=HYPERLINK("http://x","y")'
@@ -230,3 +230,39 @@ def test_p808_irr_floor_leaves_out_unreliable_raters(tmp_path):
     assert set(raters) == {"p1", "p2", "p3"}
     assert raters["p1"]["irr_p808"] == pytest.approx(1.0)
     assert raters["p1"]["n_irr_clips"] > 2 and type(raters["p1"]["n_irr_clips"]) is int
+
+
+def test_objective_means_share_one_input_set(rated):
+    """SDR stored for every output of "a" but only one output of "b" (as when one clip was
+    enhanced in the Enhance tab): both systems' SDR is the mean over that one input, and the
+    dashboard says n=1; PESQ stored everywhere is over every input."""
+    lab, test_id = rated
+    with lab.sessions.begin() as db:
+        db.execute(delete(ObjectiveScore))  # only the scores this test stores
+        items = db.scalars(select(ListeningTestItem).where(
+            ListeningTestItem.test_id == test_id, ListeningTestItem.role == "rating",
+            ListeningTestItem.condition.in_(["a", "b"]))).all()
+        inputs = sorted({i.sample_id for i in items})
+        only = inputs[0]
+        for item in {i.clip_id: i for i in items}.values():  # a clip may be several items
+            db.add(ObjectiveScore(clip_id=item.clip_id, metric="pesq", reference_clip_id=0,
+                                  value=2.0 if item.condition == "a" else 3.0))
+            if item.condition == "a" or item.sample_id == only:
+                db.add(ObjectiveScore(clip_id=item.clip_id, metric="sdr", reference_clip_id=0,
+                                      value=float(inputs.index(item.sample_id))))
+    with lab.sessions() as db:
+        overview = test_overview(db, test_id, now=SOON, n_splits=5)
+    systems = {s["system"]: s["objective"] for s in overview["systems"]}
+    assert overview["objective_n"] == {"pesq": len(inputs), "sdr": 1}
+    assert systems["a"] == {"pesq": 2.0, "sdr": 0.0}  # not the mean over every input of a
+    assert systems["b"] == {"pesq": 3.0, "sdr": 0.0}
+    assert systems["unprocessed"] == {}
+
+
+def test_common_clip_means_drops_inputs_a_system_lacks():
+    scores = pd.DataFrame({"system": ["a", "a", "a", "b", "b"],
+                           "input": ["x", "y", "z", "x", "y"],
+                           "metric": ["m"] * 5, "value": [1.0, 2.0, 9.0, 3.0, 5.0]})
+    means, counts = common_clip_means(scores)
+    assert counts == {"m": 2}
+    assert means.loc["a", "m"] == 1.5 and means.loc["b", "m"] == 4.0
