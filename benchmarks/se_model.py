@@ -50,6 +50,7 @@ from audio.resample import URGENT_SAMPLE_RATES  # noqa: E402
 from audio.rooms import shoebox_rir  # noqa: E402
 from audio.tts import SAMPLE_SENTENCES, Voice, espeak_available, speak  # noqa: E402
 from benchmarks.se_systems import system_real_time_factor  # noqa: E402
+from benchmarks.speech_categories import markdown_table as _table  # noqa: E402
 from se.models import count_parameters, macs_per_second  # noqa: E402
 from se.systems import BUILTIN_SYSTEMS, NeuralSystem, get_system  # noqa: E402
 from se.systems.neural import load_model  # noqa: E402
@@ -213,15 +214,6 @@ def reusable_rows(reused: pd.DataFrame, items: list[dict], label: str) -> pd.Dat
             raise SystemExit(f"reused scores of {name} on the {label} set are about other "
                              "items than this run's; rerun without --reuse")
     return rows
-
-
-def _table(frame: pd.DataFrame, index_name: str, digits: int = 2) -> list[str]:
-    lines = [f"| {index_name} | " + " | ".join(str(c) for c in frame.columns) + " |",
-             "|---|" + "---|" * len(frame.columns)]
-    for key, row in frame.iterrows():
-        lines.append(f"| {key} | " + " | ".join("–" if pd.isna(v) else f"{v:.{digits}f}"
-                                                 for v in row) + " |")
-    return lines
 
 
 def _overall(results: pd.DataFrame, order: list[str]) -> pd.DataFrame:
