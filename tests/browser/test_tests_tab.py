@@ -66,11 +66,14 @@ def test_designer_form_writes_the_spec_and_creates_the_test(admin_page):
     page.locator("#designer-name input, #designer-name textarea").first.fill(name)
     page.locator("#designer-systems input, #designer-systems textarea").first.fill(
         "unprocessed")
-    page.locator("#designer-votes input").fill("3")
+    votes = page.locator("#designer-votes input")
+    votes.fill("3")
+    votes.press("Tab")  # a number box commits its value when it loses focus
+    expect(votes).to_have_value("3")
     page.locator("#designer-write").click()
     editor = page.locator("#test-spec")
     expect(editor).to_contain_text(f"name: {name}", timeout=30_000)
-    expect(editor).to_contain_text("votes_per_clip: 3")
+    expect(editor).to_contain_text("votes_per_clip: 3", timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "tests_tab_designer.png"), full_page=True)
     page.locator("#test-create").click()
