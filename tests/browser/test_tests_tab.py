@@ -48,10 +48,11 @@ def test_tab_designs_and_offers_the_tests_own_exports(admin_page):
     expect(message).to_contain_text("created", timeout=60_000)
     expect(page.locator("#test-summary")).to_contain_text(name, timeout=60_000)
     # the app listens on 127.0.0.1 and no --public-url is set in the tests
-    expect(page.locator("#test-summary")).to_contain_text("only this computer can reach")
+    expect(page.locator("#test-summary")).to_contain_text("only this computer can reach",
+                                                         timeout=30_000)
     page.locator("#test-export-name input").click()
     options = page.get_by_role("option")
-    expect(options.filter(has_text="pairs.csv")).to_have_count(1)
+    expect(options.filter(has_text="pairs.csv")).to_have_count(1, timeout=30_000)
     expect(options.filter(has_text="votes_per_clip.csv")).to_have_count(0)
     page.keyboard.press("Escape")
     ARTIFACTS.mkdir(exist_ok=True)
