@@ -9,7 +9,7 @@ its response leaves.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -29,7 +29,6 @@ from webapp.api import ApiError, admin_guard
 from webapp.context import AppContext
 
 JsonBody = Annotated[Any, Body()]
-MAX_ENCODED_CHECKS = 2048  # a few hundred kB each at most
 
 
 @contextmanager
@@ -55,6 +54,13 @@ def blind_audio(content: bytes) -> Response:
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
+@functools.lru_cache(maxsize=64)
+def stored_as_pcm_wav(path: str) -> bytes:
+    """A stored clip as rater WAV, decoded once per worker for the clips in play: the store
+    is content-addressed, so a path's audio never changes."""
+    return file_as_pcm_wav(path)
+
+
 def build_rating_router(context: AppContext) -> APIRouter:
     router = APIRouter(prefix="/api")
     admin = admin_guard(context)
@@ -78,30 +84,14 @@ def build_rating_router(context: AppContext) -> APIRouter:
               side: Annotated[str | None, Query()] = None) -> Response:
         with refusals(), context.write() as db:
             path = item_audio(db, context.store, token, item, side=side)
-        return blind_audio(file_as_pcm_wav(path))
-
-    encoded_checks: dict[bytes, bytes] = {}  # blake2b of (rate, samples) -> FLAC bytes
-
-    def check_flac(token: str, check_id: str, side: str | None) -> bytes:
-        """A check's sound is fixed when its session starts, and most sessions play the same
-        ones (the volume check, 90 digit pairs): encode each distinct sound once per worker,
-        not once per session and play."""
-        with context.sessions() as db:
-            samples, rate = check_audio(db, token, check_id, side)
-        key = hashlib.blake2b(str(rate).encode() + samples.tobytes(), digest_size=16).digest()
-        content = encoded_checks.get(key)
-        if content is None:
-            content = pcm_wav_bytes(samples, rate)
-            if len(encoded_checks) < MAX_ENCODED_CHECKS:
-                encoded_checks[key] = content
-        return content
+        return blind_audio(stored_as_pcm_wav(str(path)))
 
     @router.get("/sessions/{token}/checks/{check_id}/audio")
     def check_sound(token: str, check_id: str,
                     side: Annotated[str | None, Query()] = None) -> Response:
-        with refusals():
-            content = check_flac(token, check_id, side)
-        return blind_audio(content)
+        with refusals(), context.sessions() as db:
+            samples, rate = check_audio(db, token, check_id, side)
+        return blind_audio(pcm_wav_bytes(samples, rate))
 
     @router.put("/sessions/{token}/checks/{check_id}")
     def check(token: str, check_id: str, body: JsonBody = None) -> JSONResponse:
