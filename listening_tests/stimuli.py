@@ -18,7 +18,6 @@ import numpy as np
 import soundfile as sf
 
 from audio.degrade import add_noise, bandwidth_limit, clip, peak_normalise
-from audio.io import encode_audio
 from audio.noise import generate_noise
 from audio.resample import resample
 
@@ -169,8 +168,3 @@ def _noisy_speech(snr_db: float, seed: int) -> np.ndarray:
     noise, _ = generate_noise("pink", len(speech), ASSET_SAMPLE_RATE,
                               np.random.default_rng(seed))
     return _frozen(add_noise(speech, noise, snr_db, ASSET_SAMPLE_RATE)[0])
-
-
-def flac_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
-    """16-bit FLAC file contents (mono or stereo)."""
-    return encode_audio(samples, sample_rate, ".flac")
