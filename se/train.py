@@ -105,6 +105,9 @@ class TrainConfig:
     grad_clip: float = 5.0
     stft_weight: float = 1.0
     si_sdr_weight: float = 0.01
+    #: Dynamic range (dB) of the loss's log-magnitude term below each target item's peak
+    #: bin; 0 keeps only the fixed -80 dB floor (the demo model's first stages).
+    log_range_db: float = 0.0
     validate_every: int = 200
     dnsmos: bool = False
     #: Stop after this much training time (seconds, counted across resumes) even before
@@ -130,6 +133,8 @@ class TrainConfig:
             (0 <= self.weight_decay <= 1.0, "weight_decay must be within 0..1"),
             (self.grad_clip >= 0, "grad_clip must be >= 0 (0 turns clipping off)"),
             (self.stft_weight >= 0 and self.si_sdr_weight >= 0, "loss weights must be >= 0"),
+            (self.log_range_db == 0 or 20 <= self.log_range_db <= 120,
+             "log_range_db must be 0 (off) or within 20..120 dB"),
             (self.validate_every >= 1, "validate_every must be at least 1"),
             (self.max_seconds >= 0, "max_seconds must be >= 0 (0: no limit)"),
             (d.kind in DATA_KINDS, f"data.kind must be one of {', '.join(DATA_KINDS)}"),
@@ -612,7 +617,8 @@ def train(cfg: TrainConfig, out: str | Path, *, progress: bool = True, dataset: 
             noisy, clean = noisy.to(device), clean.to(device)
             est = net(noisy, rate)
             loss, parts = enhancement_loss(est, clean, rate, stft_weight=cfg.stft_weight,
-                                           si_sdr_weight=cfg.si_sdr_weight)
+                                           si_sdr_weight=cfg.si_sdr_weight,
+                                           log_range_db=cfg.log_range_db)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             for group in optimizer.param_groups:

@@ -148,6 +148,7 @@ def _run(*args: str, env: dict | None = None, timeout: float = 120
     ({"lr": -1.0}, "lr must be"),
     ({"data": {"sample_rates": [11025]}}, "data.sample_rates must be"),
     ({"data": {"noise_probability": 2}}, "data.noise_probability must be"),
+    ({"log_range_db": 5}, "log_range_db must be"),
     ({"init_from": "no/such.pt"}, "init_from no/such.pt is not a file"),
 ])
 def test_bad_config_is_one_line_and_nonzero(tmp_path: Path, change: dict, words: str) -> None:
