@@ -19,6 +19,15 @@ reflections), with the DNSMOS OVRL of the targets themselves as the ceiling row:
 * **Breakdown: one fixed distortion mix per item** (noise, wind, reverberation, bandwidth
   limitation, clipping, codec, packet loss, and three pairs) at 8, 16 and 48 kHz, so each
   type is seen alone; half of its items have no noise, unlike URGENT's data.
+* **Speech categories** (URGENT 2026 focus 2): ``--per-category`` clips of each category of
+  :mod:`se.simulation.categories` (child, elderly, whispered, sung, emotional, accented
+  speech: synthetic or transformed stand-ins, README "Speech sources"), made as
+  ``conf/simulation/diverse.yaml`` makes them but in the held-out espeak-ng variants and from
+  a pool seed no config uses, degraded as the headline is; the k-th clip of every category
+  gets the same rate and degradation seed, so categories differ by their speech only.
+
+``--extra-checkpoint`` scores more checkpoints beside ``--checkpoint`` (an earlier model, to
+compare old with new); ``--reuse`` takes scores of an earlier run instead of recomputing them.
 
 Speed: real-time factor on one thread at 16 and 48 kHz of the neural systems (ours and the
 pretrained ones) in the same run. Writes ``benchmarks/results/se_model.md`` and ``.csv``.
@@ -50,14 +59,19 @@ from audio.resample import URGENT_SAMPLE_RATES  # noqa: E402
 from audio.rooms import shoebox_rir  # noqa: E402
 from audio.tts import SAMPLE_SENTENCES, Voice, espeak_available, speak  # noqa: E402
 from benchmarks.se_systems import system_real_time_factor  # noqa: E402
+from benchmarks.speech_categories import category_breakdown  # noqa: E402
 from benchmarks.speech_categories import markdown_table as _table  # noqa: E402
 from se.models import count_parameters, macs_per_second  # noqa: E402
+from se.simulation import SimulationConfig  # noqa: E402
+from se.simulation.categories import CATEGORIES  # noqa: E402
+from se.simulation.sources import diverse_speech_items, load_item  # noqa: E402
 from se.systems import BUILTIN_SYSTEMS, NeuralSystem, get_system  # noqa: E402
 from se.systems.neural import load_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "se_model.md"
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "bandsplit_demo.pt"
+DIVERSE = ROOT / "conf" / "simulation" / "diverse.yaml"
 METRICS = ("pesq", "estoi", "si_sdr", "dnsmos_ovrl")
 #: Rates of the single-distortion breakdown.
 BREAKDOWN_RATES = (8_000, 16_000, 48_000)
@@ -70,6 +84,15 @@ HELD_OUT_VARIANTS = ("m4", "m6", "f3", "f5", "klatt2")
 #: Far from the 63-bit mixture seeds that training draws.
 SEED_BASE = 777_000
 URGENT_SEED_BASE = 888_000
+CATEGORY_SEED_BASE = 989_000
+#: Pool seed of the category clips (no simulation config uses it).
+CATEGORY_POOL_SEED = 515_151
+#: Rate of the k-th clip of every category (cycling): the rates of the headline, the
+#: common ones first.
+CATEGORY_RATES = (16_000, 48_000, 8_000, 24_000, 44_100, 32_000, 22_050)
+#: Utterances of one category joined into one clip (to reach about CLIP_SECONDS).
+CATEGORY_UTTERANCES_PER_CLIP = 3
+SETS = ("urgent", "breakdown", "categories")
 #: Length of the headline clips: DNSMOS scores 9.01 s windows a second apart and repeats a
 #: shorter clip until it is longer, so 9.5 s gives it one window (a 4.5 s clip, repeated to
 #: 18 s, costs nine).
@@ -153,6 +176,50 @@ def urgent_set(per_rate: int) -> list[dict]:
                           "snr_db": params["noise"]["snr_db"],
                           "mix": "+".join(names)})
             index += 1
+    return items
+
+
+def category_speech(per_category: int) -> dict[str, list]:
+    """``per_category * CATEGORY_UTTERANCES_PER_CLIP`` utterances of every category (not yet
+    synthesised), made as ``conf/simulation/diverse.yaml`` makes them but in the held-out
+    espeak-ng variants and from :data:`CATEGORY_POOL_SEED`."""
+    base = SimulationConfig.from_yaml(DIVERSE)
+    n = per_category * CATEGORY_UTTERANCES_PER_CLIP
+    synthetic = replace(base.sources.synthetic, utterances=n * len(CATEGORIES),
+                        categories=dict.fromkeys(CATEGORIES, 1.0),
+                        variants=HELD_OUT_VARIANTS)
+    config = replace(base, seed=CATEGORY_POOL_SEED,
+                     sources=replace(base.sources, synthetic=synthetic))
+    by_category: dict[str, list] = {c: [] for c in CATEGORIES}
+    for item in diverse_speech_items(config):
+        by_category[str(item.category)].append(item)
+    return by_category
+
+
+def category_set(per_category: int) -> list[dict]:
+    """``per_category`` URGENT-distributed clips of every speech category: the k-th clip of
+    each category joins utterances of that category (0.3 s pauses, at most
+    :data:`CLIP_SECONDS`) and is degraded at ``CATEGORY_RATES[k]`` with seed ``k``, the
+    same in every category."""
+    items = []
+    for utterances in category_speech(per_category).values():
+        for k in range(per_category):
+            rate = CATEGORY_RATES[k % len(CATEGORY_RATES)]
+            group = utterances[k * CATEGORY_UTTERANCES_PER_CLIP:
+                               (k + 1) * CATEGORY_UTTERANCES_PER_CLIP]
+            pause = np.zeros(round(0.3 * rate), dtype=np.float32)
+            parts = [part for u in group for part in (load_item(u, rate), pause)][:-1]
+            clean = np.concatenate(parts)[: round(CLIP_SECONDS * rate)]
+            rng = np.random.default_rng(CATEGORY_SEED_BASE + k)
+            room_rng = np.random.default_rng(CATEGORY_SEED_BASE + 50_000 + k)
+            degraded, target, params = simulate(
+                clean, rate, rng, DegradationConfig(),
+                rir=lambda rate=rate, room_rng=room_rng: shoebox_rir(rate, room_rng))
+            items.append({"rate": rate, **group[0].labels(),
+                          "source": "+".join(sorted({str(u.source) for u in group})),
+                          "degraded": degraded, "target": target,
+                          "snr_db": params["noise"]["snr_db"],
+                          "mix": "+".join(params["distortions"])})
     return items
 
 
@@ -271,7 +338,9 @@ def report(results: pd.DataFrame, speed: dict, checkpoint: Path, args: argparse.
     lines = [
         "# Universal SE model against every system, on held-out data",
         "",
-        f"`python -m benchmarks.se_model --per-rate {args.per_rate} --per-mix {args.per_mix}`"
+        f"`python -m benchmarks.se_model --per-rate {args.per_rate} --per-mix {args.per_mix}"
+        f" --per-category {args.per_category}"
+        + "".join(f" --extra-checkpoint {p}" for p in args.extra_checkpoint) + "`"
         f" on {date.today()}, {platform.machine()}, one thread, torch {torch.__version__}"
         " (2-core machine shared with other jobs: speeds are upper bounds).",
         *([f"Scores partly taken from earlier runs on the same items (`--reuse`)"
@@ -346,6 +415,42 @@ def report(results: pd.DataFrame, speed: dict, checkpoint: Path, args: argparse.
         lines += [f"### Breakdown {metric} by distortion", "", *_table(table, "mix"), ""]
     lines += ["### Breakdown pesq by sampling rate", "",
               *_table(_pivot(breakdown, "rate", "pesq", systems_only), "rate (Hz)"), ""]
+    return lines + category_report(results[results["set"] == "categories"], order, args)
+
+
+def category_report(results: pd.DataFrame, order: list[str], args: argparse.Namespace
+                    ) -> list[str]:
+    """The speech-category section: every metric by category, and the model's PESQ gain
+    over the unprocessed input by category."""
+    if results.empty:
+        return []
+    per_category = results.groupby("category")["item"].nunique().min()
+    lines = [f"## Speech categories ({results['item'].nunique()} items)", "",
+             f"{per_category} clips of each speech category, made as "
+             "`conf/simulation/diverse.yaml` makes them (its sources; the held-out espeak-ng "
+             f"variants; pool seed {CATEGORY_POOL_SEED}), {CATEGORY_UTTERANCES_PER_CLIP} "
+             f"utterances of a category joined into a clip of at most {CLIP_SECONDS:g} s, "
+             "degraded as the headline is; the k-th clip of every category has the same rate "
+             f"({', '.join(f'{r / 1000:g}' for r in CATEGORY_RATES[:per_category])} kHz) and "
+             "degradation seed. Every category but neutral is a synthetic or transformed "
+             "stand-in for real speech of that kind (README, \"Speech sources\").", ""]
+    systems = [n for n in order if n in set(results["system"])]
+    ranked = results.assign(system=pd.Categorical(results["system"], categories=systems,
+                                                  ordered=True)).sort_values("system")
+    ranked["system"] = ranked["system"].astype(str)
+    models = [n for n in systems if n in args.models]
+    if "unprocessed" in systems and models:
+        gain = category_breakdown(ranked.dropna(subset=["pesq"]), "pesq")
+        lines += ["PESQ gain over the unprocessed input by category: " + "; ".join(
+            f"`{m}` " + ", ".join(f"{c} {v:+.2f}" for c, v in
+                                  (gain[m] - gain["unprocessed"]).items())
+            for m in models) + ".", ""]
+    for metric in ("pesq", "estoi", "si_sdr", "dnsmos_ovrl"):
+        frame = ranked if metric == "dnsmos_ovrl" else ranked[ranked["system"] != CLEAN_TARGET]
+        if frame[metric].notna().any():
+            lines += [f"### {metric} by speech category", "",
+                      *_table(category_breakdown(frame.dropna(subset=[metric]), metric),
+                              "category"), ""]
     return lines
 
 
@@ -356,6 +461,11 @@ def main() -> None:
                         help="URGENT-distributed mixtures per rate (headline)")
     parser.add_argument("--per-mix", type=int, default=2,
                         help="breakdown items per mix and rate")
+    parser.add_argument("--per-category", type=int, default=2,
+                        help="clips per speech category")
+    parser.add_argument("--extra-checkpoint", type=Path, action="append", default=[],
+                        help="another checkpoint to score beside --checkpoint (an earlier "
+                             "model); repeatable")
     parser.add_argument("--rtf-seconds", type=float, default=10.0,
                         help="clip length for the speed measurement; 0 skips it")
     parser.add_argument("--systems", default="",
@@ -363,8 +473,9 @@ def main() -> None:
     parser.add_argument("--reuse", type=Path, action="append", default=[],
                         help="CSV of an earlier run on the same sets: systems scored there "
                              "are not scored again (repeatable)")
-    parser.add_argument("--sets", default="urgent,breakdown",
-                        help="which test sets to score (a report needs both)")
+    parser.add_argument("--sets", default=",".join(SETS),
+                        help="which test sets to score (a report needs urgent and "
+                             "breakdown)")
     parser.add_argument("--metrics", default=",".join(METRICS),
                         help="metrics to compute (the others stay empty): DNSMOS of a clip "
                              "under 9 s costs nine model runs")
@@ -381,6 +492,15 @@ def main() -> None:
         raise SystemExit(model.problem)
     systems = {name: get_system(name) for name in BUILTIN_SYSTEMS}
     systems[model.name] = model
+    for path in args.extra_checkpoint:
+        extra = NeuralSystem(path)
+        if extra.problem:
+            raise SystemExit(extra.problem)
+        if extra.name in systems:
+            raise SystemExit(f"{path}: a system named {extra.name} is already scored "
+                             "(rename the file)")
+        systems[extra.name] = extra
+    args.models = [n for n, s in systems.items() if isinstance(s, NeuralSystem)]
     args.order = list(systems)
     if args.systems:
         chosen = args.systems.split(",")
@@ -401,7 +521,8 @@ def main() -> None:
         return results
 
     for label, make in (("urgent", lambda: urgent_set(args.per_rate)),
-                        ("breakdown", lambda: breakdown_set(args.per_mix))):
+                        ("breakdown", lambda: breakdown_set(args.per_mix)),
+                        ("categories", lambda: category_set(args.per_category))):
         if label not in args.sets.split(","):
             continue
         items = make()

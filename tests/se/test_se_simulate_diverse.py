@@ -144,3 +144,51 @@ def test_benchmark_test_set_has_every_category_from_an_unused_seed() -> None:
     assert POOL_SEED != SimulationConfig.from_yaml(DIVERSE).seed
     assert not {(i.text, i.voice_name, i.transform_seed) for i in items if i.transform} & {
         (i.text, i.voice_name, i.transform_seed) for i in shipped if i.transform}
+
+
+@needs_sources
+def test_se_model_category_clips_use_held_out_voices_and_the_same_mix_in_every_category(
+        ) -> None:
+    from benchmarks.se_model import CATEGORY_RATES, HELD_OUT_VARIANTS, category_set, category_speech
+
+    speech = category_speech(2)
+    assert list(speech) == list(CATEGORIES) and all(len(v) == 6 for v in speech.values())
+    espeak = [u for group in speech.values() for u in group if u.source == "espeak"]
+    assert espeak and all(u.variant in HELD_OUT_VARIANTS for u in espeak)
+    trained = {(u.text, u.voice_name, u.variant, u.pitch) for u in diverse_speech_items(
+        SimulationConfig.from_yaml(Path("conf/simulation/se_train_diverse.yaml")))}
+    assert not any((u.text, u.voice_name, u.variant, u.pitch) in trained for u in espeak)
+    items = category_set(1)
+    assert [i["category"] for i in items] == list(CATEGORIES)
+    assert {(i["rate"], i["mix"], round(i["snr_db"], 3)) for i in items} == {
+        (CATEGORY_RATES[0], items[0]["mix"], round(items[0]["snr_db"], 3))}
+    assert all("noise" in i["mix"] and len(i["target"]) == len(i["degraded"]) for i in items)
+
+
+def test_se_model_report_breaks_every_metric_down_by_category() -> None:
+    import argparse
+
+    import pandas as pd
+
+    from benchmarks.se_model import CLEAN_TARGET, category_report
+    rows = []
+    for item, category in enumerate(("whispered", "neutral")):
+        rows.append({"set": "categories", "system": CLEAN_TARGET, "item": item,
+                     "category": category, "dnsmos_ovrl": 3.0})
+        for system, pesq in (("unprocessed", 1.0), ("model_new", 2.0 + item),
+                             ("model_old", 1.5)):
+            rows.append({"set": "categories", "system": system, "item": item,
+                         "category": category, "pesq": pesq, "estoi": 0.5,
+                         "si_sdr": 1.0, "dnsmos_ovrl": 2.0})
+    args = argparse.Namespace(models=["model_new", "model_old"])
+    lines = category_report(pd.DataFrame(rows), [CLEAN_TARGET, "unprocessed", "model_new",
+                                                 "model_old"], args)
+    text = "\n".join(lines)
+    assert "## Speech categories (2 items)" in text
+    for metric in ("pesq", "estoi", "si_sdr", "dnsmos_ovrl"):
+        assert f"### {metric} by speech category" in text
+    # categories in registry order, systems in the given order
+    assert "| category | unprocessed | model_new | model_old |" in text
+    assert "| neutral | 1.00 | 3.00 | 1.50 |" in text
+    assert f"| category | {CLEAN_TARGET} | unprocessed | model_new | model_old |" in text
+    assert "`model_new` neutral +2.00, whispered +1.00" in text
