@@ -25,7 +25,8 @@ def manifest(folder: Path = DEMO) -> list[dict]:
 
 def test_every_clip_matches_its_manifest_row() -> None:
     rows = manifest()
-    assert len({r["file"] for r in rows}) == len(rows) == 48
+    assert len({r["file"] for r in rows}) == len(rows) == 64
+    assert sum(r.get("dataset", "demo") == "demo" for r in rows) == 48
     for row in rows:
         info = sf.info(str(DEMO / row["file"]))
         assert (info.samplerate, info.frames, info.channels) == (
@@ -41,17 +42,19 @@ def test_references_exist_and_match_their_degraded_versions() -> None:
     for row in rows:
         if row["role"] == "reference":
             assert row["system"] == "reference" and row["condition"]["distortions"] == []
-            assert per_utterance[row["utterance"], "degraded"] == 3
+            assert per_utterance[row["utterance"], "degraded"] == (
+                3 if row.get("dataset", "demo") == "demo" else 1)
             continue
         assert row["role"] == "degraded" and row["system"] == "unprocessed"
         reference = by_file[row["reference"]]
         assert reference["role"] == "reference"
-        for key in ("utterance", "sample_rate", "num_frames", "text", "language", "voice"):
+        for key in ("utterance", "sample_rate", "num_frames", "text", "language", "voice",
+                    "speech"):
             assert reference[key] == row[key], (row["file"], key)
 
 
 def test_demo_set_covers_rates_languages_and_distortions() -> None:
-    rows = manifest()
+    rows = [r for r in manifest() if r.get("dataset", "demo") == "demo"]
     assert {r["sample_rate"] for r in rows} == set(URGENT_SAMPLE_RATES)
     assert len({r["language"] for r in rows}) >= 5
     assert len({(r["voice"]["variant"], r["voice"]["pitch"]) for r in rows}) >= 6
@@ -61,6 +64,28 @@ def test_demo_set_covers_rates_languages_and_distortions() -> None:
     assert {c["noise"]["kind"] for c in degraded if "noise" in c} == set(NOISE_KINDS)
     assert {c["codec"]["codec"] for c in degraded if "codec" in c} == {"mp3", "vorbis", "opus"}
     assert all(2.0 <= r["duration_seconds"] <= 2.6 for r in rows)
+
+
+def test_every_speech_category_has_a_short_labelled_clip_and_a_noisy_version() -> None:
+    from se.simulation.categories import CATEGORIES, LABEL_KEYS
+
+    rows = manifest()
+    assert all(set(r["speech"]) == set(LABEL_KEYS) for r in rows)
+    neutral = [r for r in rows if r.get("dataset", "demo") == "demo"]
+    assert {r["speech"]["category"] for r in neutral} == {"neutral"}
+    extra = [r for r in rows if r.get("dataset") == "demo_categories"]
+    assert {r["speech"]["category"] for r in extra} == set(CATEGORIES) - {"neutral"}
+    assert len(extra) == 2 * (len(CATEGORIES) - 1)
+    assert len({r["speech"]["source"] for r in extra}) >= 3  # not only espeak-ng
+    for row in extra:
+        assert row["sample_rate"] == 16_000 and 1.0 <= row["duration_seconds"] <= 2.5
+        assert row["file"].startswith(f"clips/{row['utterance']}_{row['speech']['category']}")
+        if row["role"] == "degraded":
+            assert "noise" in row["condition"]["distortions"]
+    child = next(r for r in extra if r["speech"]["category"] == "child")
+    assert child["speech"]["age_group"] == "child"
+    accented = next(r for r in extra if r["speech"]["category"] == "accented")
+    assert accented["speech"]["accent"] != "native" and accented["language"] == "en"
 
 
 def test_demo_folder_stays_small() -> None:

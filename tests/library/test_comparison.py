@@ -218,3 +218,18 @@ def test_means_are_over_one_clip_set_for_every_system():
     note = clip_set_note(results, ["pesq", "si_sdr"])
     assert "same clips for all 2 systems" in note and "pesq 2" in note
     assert "every metric scored" in clip_set_note(results, ["si_sdr"])
+
+
+def test_demo_seeding_adds_the_category_clips_as_their_own_labelled_dataset(sessions, store):
+    from library.demo import CATEGORY_DATASET, DEMO_DATASET, seed_demo
+    from se.simulation.categories import CATEGORIES
+
+    with sessions.begin() as s:
+        assert seed_demo(s, store) == 64
+    with sessions.begin() as s:
+        assert seed_demo(s, store) == 64  # a second call adds nothing
+    with sessions() as s:
+        demo, extra = comparison_inputs(s, DEMO_DATASET), comparison_inputs(s, CATEGORY_DATASET)
+    assert len(demo) == 36 and {c.speech_category for c in demo} == {"neutral"}
+    assert sorted(c.speech_category for c in extra) == sorted(set(CATEGORIES) - {"neutral"})
+    assert all(c.sample_rate == 16_000 and "noise" in c.distortions for c in extra)
