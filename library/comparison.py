@@ -35,6 +35,7 @@ from library.enhancement import (
     record,
 )
 from library.scores import Scores, submit_scores
+from listening_tests.catalog import speech_category_of
 from listening_tests.exports import write_csv
 from se.systems import System
 
@@ -50,14 +51,6 @@ class InputClip:
     sample_rate: int
     distortions: tuple[str, ...]
     speech_category: str = "unknown"
-
-
-def speech_category_of(condition: dict | None) -> str:
-    """The speech category (neutral, child, sung ...) a clip's condition names, as
-    ``se.simulate`` records it (``speech.category``); "unknown" where it names none."""
-    speech = (condition or {}).get("speech")
-    category = speech.get("category") if isinstance(speech, dict) else None
-    return str(category or (condition or {}).get("speech_category") or "unknown")
 
 
 def distortions_of(condition: dict | None) -> tuple[str, ...]:

@@ -66,6 +66,43 @@ def _sample_id(session: Session, clip: Clip, fallback: str) -> str:
     return stem(root.name if root is not clip else fallback)
 
 
+def speech_category_of(condition: dict | None) -> str:
+    """The speech category (neutral, child, sung ...) a clip's condition names, as
+    ``se.simulate`` and the demo set record it (``speech.category``); "unknown" where it
+    names none."""
+    speech = (condition or {}).get("speech")
+    category = speech.get("category") if isinstance(speech, dict) else None
+    return str(category or (condition or {}).get("speech_category") or "unknown")
+
+
+def clip_speech_category(session: Session, clip: Clip) -> str:
+    """A clip's speech category, or that of the input it was made from (enhanced outputs
+    and test-made versions carry no labels of their own)."""
+    seen = 0
+    while clip is not None and seen < 10:
+        category = speech_category_of(clip.condition)
+        if category != "unknown" or clip.parent_clip_id is None:
+            return category
+        clip, seen = session.get(Clip, clip.parent_clip_id), seen + 1
+    return "unknown"
+
+
+def _in_categories(session: Session, selection: ClipSelection,
+                   members: list[tuple[Clip, str]], problems: list[str]
+                   ) -> list[tuple[Clip, str]]:
+    """The members of the chosen speech categories (all when none are chosen)."""
+    if not selection.categories:
+        return members
+    found = {clip.id: clip_speech_category(session, clip) for clip, _ in members}
+    missing = [c for c in selection.categories if c not in found.values()]
+    if missing:
+        present = sorted(set(found.values()))
+        problems.append(f"clips.categories: '{selection.dataset}' has no clip of "
+                        f"{_listed(missing)} (its categories: {_listed(present, 10)})")
+        return []
+    return [(clip, name) for clip, name in members if found[clip.id] in selection.categories]
+
+
 def _dataset_members(session: Session, name: str) -> list[tuple[Clip, str]]:
     rows = session.execute(
         select(Clip, DatasetClip.name).join(DatasetClip, DatasetClip.clip_id == Clip.id)
@@ -86,7 +123,8 @@ def resolve_rating_clips(session: Session, selection: ClipSelection,
     A dataset alone rates all its clips; a dataset with systems rates each system's output
     for each input of the dataset (the inputs are its clips less clean references and
     enhanced outputs; a reference-kind system stands for the inputs' clean references);
-    explicit ids rate those clips.
+    ``categories`` keep only the dataset's clips of those speech categories; explicit ids
+    rate those clips.
     """
     systems = {s.name: s for s in session.scalars(select(System))}
     if selection.ids:
@@ -103,7 +141,10 @@ def resolve_rating_clips(session: Session, selection: ClipSelection,
         problems.append(f"clips.dataset: no dataset named '{selection.dataset}' "
                         f"(known: {_listed(known) or 'none'})")
         return []
-    members = _dataset_members(session, selection.dataset)
+    members = _in_categories(session, selection,
+                             _dataset_members(session, selection.dataset), problems)
+    if not members:
+        return []
     if not selection.systems:
         return [_plain(session, clip, name, systems) for clip, name in members]
     return _system_outputs(session, selection, members, systems, problems)

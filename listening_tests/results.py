@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from db.models import (
     Vote,
     utcnow,
 )
+from listening_tests.catalog import clip_speech_category
 from listening_tests.design import get_test, load_test, spec_of
 from listening_tests.methods import method_of
 from listening_tests.quality_control import (
@@ -56,7 +58,8 @@ from listening_tests.votes import VOTE_COLUMNS
 
 FRAME_COLUMNS = (*VOTE_COLUMNS, "role", "clip_id", "clip_name", "sample_id", "wav_path",
                  "expected_score", "played_to_end", "elapsed_ms", "voted_at", "session",
-                 "session_id", "session_state", "qc_status", "vote_id", "scale")
+                 "session_id", "session_state", "qc_status", "vote_id", "scale",
+                 "speech_category")
 
 
 def _safe(text: str) -> str:
@@ -106,6 +109,7 @@ def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
                *([Vote.scale == scale] if scale is not None else []))
         .order_by(Vote.id)).all()
     by_id = {i.id: i for i in items}
+    categories = item_categories(db, items)
     records = []
     for vote, item_id, rs, rater, clip_name in rows:
         item = by_id[item_id]
@@ -122,7 +126,8 @@ def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
             "expected_score": item.expected_score, "played_to_end": vote.played_to_end,
             "elapsed_ms": vote.elapsed_ms, "voted_at": vote.created_at, "session": rs.token,
             "session_id": rs.id, "session_state": rs.state, "qc_status": rs.qc_status,
-            "vote_id": vote.id, "scale": vote.scale})
+            "vote_id": vote.id, "scale": vote.scale,
+            "speech_category": categories[item_id]})
     frame = pd.DataFrame.from_records(records, columns=list(FRAME_COLUMNS))
     frame = frame.astype({c: bool for c in ("is_gold", "is_trap", "accepted", "used",
                                             "played_to_end")})
@@ -130,6 +135,32 @@ def votes_frame(db: Session, test_id: int, *, apply_optional_checks: bool = True
     if apply_optional_checks:
         frame = _optional_checks(frame, spec_of(test))
     return frame
+
+
+def item_categories(db: Session, items: Sequence[ListeningTestItem]) -> dict[int, str]:
+    """The speech category of each test item's clip (or of the input it came from)."""
+    clips = {c.id: c for c in db.scalars(select(Clip).where(
+        Clip.id.in_({i.clip_id for i in items})))}
+    cache: dict[int, str] = {}
+    out = {}
+    for item in items:
+        if item.clip_id not in cache:
+            clip = clips.get(item.clip_id)
+            cache[item.clip_id] = clip_speech_category(db, clip) if clip else "unknown"
+        out[item.id] = cache[item.clip_id]
+    return out
+
+
+def category_results(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """MOS per system and speech category (n, mos, std, ci95), from the statistics frame:
+    one row per pair that has rating votes, categories in order of appearance."""
+    rated = frame[frame["role"] == ItemRole.RATING.value]
+    rows = []
+    for category in dict.fromkeys(rated["speech_category"]):
+        stats = per_condition(rated[rated["speech_category"] == category])
+        rows += [{"system": system, "category": category, **_summary(stats.loc[system])}
+                 for system in sorted(stats.index)]
+    return rows
 
 
 def _optional_checks(frame: pd.DataFrame, spec: ListeningTestSpec) -> pd.DataFrame:
@@ -207,7 +238,8 @@ def clip_results(db: Session, test_id: int, counts: dict[str, int], *,
     systems = [{"system": system, **_summary(system_stats.loc[system]
                                             if system in system_stats.index else None)}
                for system in sorted({item.condition for item, _ in items})]
-    return {"clips": clips, "systems": systems, "sessions": counts}
+    categories = category_results(frame) if len(frame) else []
+    return {"clips": clips, "systems": systems, "categories": categories, "sessions": counts}
 
 
 def session_counts(db: Session, test_id: int, now: datetime | None = None) -> dict[str, int]:
@@ -314,6 +346,7 @@ def clip_overview(db: Session, test_id: int, info: Any, results: dict[str, Any],
         if len(frame) else float("nan")
     return {
         "test": info.to_dict(), "clips": clips, "sessions": results["sessions"],
+        "categories": results.get("categories", []),
         "clean_vote_share": _num(float(submitted["used"].mean()) if len(submitted) else None),
         "reasons": dict(reasons), "systems": systems, "objective_n": objective_n,
         "pairwise": [{k: _clean(v) for k, v in row.items()} for row in pairwise],

@@ -29,12 +29,14 @@ _CODE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 @dataclass(frozen=True)
 class ClipSelection:
-    """The clips to rate: a dataset (optionally the outputs of systems for its inputs), or
-    explicit library clip ids."""
+    """The clips to rate: a dataset (optionally the outputs of systems for its inputs, and
+    only the inputs of chosen speech ``categories``: child, sung ... as a clip's condition
+    names them), or explicit library clip ids."""
 
     dataset: str | None = None
     systems: tuple[str, ...] = ()
     ids: tuple[int, ...] = ()
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -328,8 +330,32 @@ def _read_clips(f: Fields) -> ClipSelection:
         f.problem("", "give either a dataset or a list of clip ids")
     if f.has("systems") and not f.has("dataset"):
         f.problem("systems", "systems select outputs for a dataset's inputs; name the dataset")
-    f.finish(("dataset", "systems", "ids"))
-    return ClipSelection(dataset=dataset, systems=tuple(systems), ids=tuple(ids))
+    categories = _read_categories(f)
+    f.finish(("dataset", "systems", "ids", "categories"))
+    return ClipSelection(dataset=dataset, systems=tuple(systems), ids=tuple(ids),
+                         categories=tuple(categories))
+
+
+def _read_categories(f: Fields) -> list[str]:
+    """``categories``: speech categories whose clips a dataset selection keeps."""
+    if not f.has("categories"):
+        return []
+    raw = f.raw("categories")
+    if not isinstance(raw, list) or not raw:
+        f.problem("categories", "must be a non-empty list of speech categories "
+                                "(neutral, child, elderly, whispered, sung ...)")
+        return []
+    categories: list[str] = []
+    for i, name in enumerate(raw):
+        if not isinstance(name, str) or not name.strip():
+            f.problem(f"categories[{i}]", f"must be a speech category, got {name!r}")
+        elif name.strip() in categories:
+            f.problem(f"categories[{i}]", f"category '{name.strip()}' is listed twice")
+        else:
+            categories.append(name.strip())
+    if not f.has("dataset"):
+        f.problem("categories", "categories select among a dataset's clips; name the dataset")
+    return categories
 
 
 def _read_gold(f: Fields) -> GoldSpec:

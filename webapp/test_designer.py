@@ -18,8 +18,10 @@ CHECKS = ("qualification", "volume", "stereo", "environment")
 def spec_from_form(name: str, method: str, dataset: str, systems: str, reference: str,
                    votes: float, per_session: float, gold: float, trapping: float,
                    training: float, checks: list[str], platform: str,
-                   min_rating_variance: float, gold_tolerance: float) -> dict[str, Any]:
-    """The spec mapping the form describes (validated later, with the YAML path)."""
+                   min_rating_variance: float, gold_tolerance: float,
+                   categories: str = "") -> dict[str, Any]:
+    """The spec mapping the form describes (validated later, with the YAML path).
+    ``categories``: comma-separated speech categories to rate (empty: all)."""
     kind = method_of(method)
     names = [s.strip() for s in systems.split(",") if s.strip()]
     votes_key, session_key = kind.spec_keys()
@@ -28,6 +30,9 @@ def spec_from_form(name: str, method: str, dataset: str, systems: str, reference
         selection["systems"] = names
     if kind.takes_reference() and reference.strip():
         selection["reference"] = reference.strip()
+    chosen = [c.strip() for c in categories.split(",") if c.strip()]
+    if chosen:  # a comparison test refuses it with the spec's message (clip tests only)
+        selection["categories"] = chosen
     spec: dict[str, Any] = {
         "name": name.strip(), "method": method, "pairs" if kind.pairs else "clips": selection,
         votes_key: int(votes), session_key: int(per_session),
@@ -63,6 +68,9 @@ def build_designer(spec_box: gr.Code) -> None:
                              elem_id="designer-systems")
         reference = gr.Textbox("clean", label="Reference (CCR only)",
                                elem_id="designer-reference")
+        categories = gr.Textbox("", label="Speech categories (comma-separated; empty: all)",
+                                placeholder="child, elderly, sung",
+                                elem_id="designer-categories")
     with gr.Row():
         votes = gr.Number(5, precision=0, minimum=1, label="Votes per item",
                           elem_id="designer-votes")
@@ -83,5 +91,6 @@ def build_designer(spec_box: gr.Code) -> None:
                               elem_id="designer-tolerance")
     write = gr.Button("Write spec (then Create draft)", elem_id="designer-write")
     write.click(form_yaml, [name, method, dataset, systems, reference, votes, per_session,
-                            gold, trapping, training, checks, platform, variance, tolerance],
+                            gold, trapping, training, checks, platform, variance, tolerance,
+                            categories],
                 spec_box)

@@ -129,6 +129,25 @@ def _raters_figure(raters: list[dict]) -> go.Figure:
     return fig
 
 
+def category_rows(categories: list[dict]) -> pd.DataFrame | None:
+    """MOS by speech category (rows) and system (columns) as ``mos ± ci95 (n)``; None when
+    no rated clip names a category (the table would say nothing)."""
+    if not categories or {c["category"] for c in categories} == {"unknown"}:
+        return None
+    frame = pd.DataFrame(categories)
+
+    def cell(row: pd.Series) -> str:
+        if row["mos"] is None or pd.isna(row["mos"]):
+            return f"- (n={int(row['n'])})"
+        ci = "" if row["ci95"] is None or pd.isna(row["ci95"]) else f" ± {row['ci95']:.2f}"
+        return f"{row['mos']:.2f}{ci} (n={int(row['n'])})"
+
+    frame["cell"] = frame.apply(cell, axis=1)
+    order = list(dict.fromkeys(frame["category"]))
+    table = frame.pivot(index="category", columns="system", values="cell").loc[order]
+    return table.reset_index().rename(columns={"category": "speech category"}).fillna("")
+
+
 def spec_problems_markdown(problems: list[str]) -> str:
     """Every problem of a refused spec as a list the researcher can work through."""
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
@@ -252,12 +271,12 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 "Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
         session_rows = sessions_rows(sessions)
         return (text, _shown(None), _shown(None), _shown(None), _shown(None), _shown(None),
-                _table(None), _table(session_rows))
+                _table(None), _table(None), _table(session_rows))
 
     def acr_dashboard(test_id: float | None, request: gr.Request):
         if not test_id:
             return ("Select a test in the table.", _shown(None), _shown(None), _shown(None),
-                    _shown(None), _shown(None), _table(None), _table(None))
+                    _shown(None), _shown(None), _table(None), _table(None), _table(None))
         try:
             with context.sessions() as session:
                 overview = test_overview(session, int(test_id))
@@ -308,7 +327,8 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 _shown(figure), _shown(votes_figure),
                 _shown(_raters_figure(overview["raters"]) if overview["raters"] else None),
                 _shown(_reasons_figure(overview["reasons"]) if overview["reasons"] else None),
-                _table(systems.round(3) if len(systems) else None), _table(session_rows))
+                _table(systems.round(3) if len(systems) else None),
+                _table(category_rows(overview.get("categories") or [])), _table(session_rows))
 
     def override(test_id: float | None, session_id: float | None, status: str, reason: str,
                  request: gr.Request) -> str:
@@ -366,6 +386,10 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                                            "over the inputs every system has it for; n in "
                                            "its name)",
                                      interactive=False, elem_id="test-systems", visible=False)
+        categories_table = gr.Dataframe(label="MOS by speech category (the rated clip's, or its "
+                                              "input's, speech.category): mean ± 95% CI (votes)",
+                                        interactive=False, elem_id="test-categories",
+                                        visible=False)
     comparison = build_comparison_view(context, test_id)
     sessions_table = gr.Dataframe(label="Sessions and quality-control decisions",
                                   interactive=False, max_height=300, visible=False)
@@ -387,7 +411,8 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
     timer = gr.Timer(15)
 
     outputs = [summary, votes_plot, mos_plot, histogram, raters_plot, reasons_plot,
-               systems_table, sessions_table, acr_view, *comparison.outputs, export_name]
+               systems_table, categories_table, sessions_table, acr_view, *comparison.outputs,
+               export_name]
     create_button.click(create, spec, [tests, test_id, create_message])
     tests.select(_selected_id, None, test_id)
     test_id.change(dashboard, test_id, outputs)

@@ -9,6 +9,7 @@ import yaml
 
 from webapp.charts import bars_with_ci, win_matrix_figure, win_tie_loss
 from webapp.tests_tab import (
+    category_rows,
     scale_range,
     sessions_rows,
     spec_problems_markdown,
@@ -72,3 +73,33 @@ def test_the_designer_writes_a_valid_spec_for_every_method():
         assert spec.votes_per_clip == 3 and spec.clips_per_session == 4
         assert spec.gold.count == 2 and spec.checks.volume and not spec.checks.qualification
         assert spec.quality_control.min_rating_variance == 0.2
+
+
+def test_the_designer_chooses_speech_categories_for_clip_tests_only():
+    import pytest
+
+    from listening_tests.errors import SpecError
+    from listening_tests.spec import ListeningTestSpec
+    from webapp.test_designer import form_yaml
+
+    args = ("t", "acr", "demo_categories", "unprocessed", "clean", 3, 4, 0, 1, 0, [],
+            "generic", 0.1, 1.0)
+    spec = ListeningTestSpec.from_dict(yaml.safe_load(form_yaml(*args, "child, sung")))
+    assert spec.clips.categories == ("child", "sung")
+    assert ListeningTestSpec.from_dict(yaml.safe_load(form_yaml(*args))).clips.categories == ()
+    pairs = ("t", "ab", "demo", "unprocessed, mmse_lsa", "clean", *args[5:])
+    with pytest.raises(SpecError, match=r"pairs\.categories"):
+        ListeningTestSpec.from_dict(yaml.safe_load(form_yaml(*pairs, "child")))
+
+
+def test_mos_by_category_table_has_a_row_per_category_and_a_column_per_system():
+    rows = [{"system": "a", "category": "sung", "n": 4, "mos": 3.5, "std": 1.0, "ci95": 1.59},
+            {"system": "b", "category": "sung", "n": 4, "mos": 2.25, "std": 0.5, "ci95": 0.8},
+            {"system": "a", "category": "child", "n": 1, "mos": 4.0, "std": None,
+             "ci95": None}]
+    table = category_rows(rows)
+    assert list(table.columns) == ["speech category", "a", "b"]
+    assert table.values.tolist() == [["sung", "3.50 ± 1.59 (n=4)", "2.25 ± 0.80 (n=4)"],
+                                     ["child", "4.00 (n=1)", ""]]
+    assert category_rows([{**rows[0], "category": "unknown"}]) is None
+    assert category_rows([]) is None
