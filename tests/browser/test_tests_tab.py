@@ -65,8 +65,12 @@ def test_designer_form_writes_the_spec_and_creates_the_test(admin_page):
     page.get_by_text("New test from a spec").click()
     name = f"designed {uuid.uuid4().hex[:6]}"
     page.locator("#designer-name input, #designer-name textarea").first.fill(name)
+    page.locator("#designer-dataset input, #designer-dataset textarea").first.fill(
+        "demo_categories")
     page.locator("#designer-systems input, #designer-systems textarea").first.fill(
         "unprocessed")
+    page.locator("#designer-categories input, #designer-categories textarea").first.fill(
+        "child, sung")
     votes = page.locator("#designer-votes input")
     votes.fill("3")
     votes.press("Tab")  # a number box commits its value when it loses focus
@@ -75,8 +79,12 @@ def test_designer_form_writes_the_spec_and_creates_the_test(admin_page):
     editor = page.locator("#test-spec")
     expect(editor).to_contain_text(f"name: {name}", timeout=30_000)
     expect(editor).to_contain_text("votes_per_clip: 3", timeout=30_000)
+    expect(editor).to_contain_text("categories:", timeout=30_000)
+    expect(editor).to_contain_text("- sung")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "tests_tab_designer.png"), full_page=True)
     page.locator("#test-create").click()
     expect(page.locator("#tests-table")).to_contain_text(name, timeout=60_000)
     expect(page.locator("#test-create-message")).to_contain_text("created")
+    # two categories' clips: each category's noisy input, output of "unprocessed"
+    expect(page.locator("#test-summary")).to_contain_text("2 clips x 3 votes", timeout=60_000)
