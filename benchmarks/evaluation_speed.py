@@ -215,9 +215,12 @@ def write(args, warm_seconds: float, enhance: list[dict], compare: list[dict],
     lines += [f"| {part} | {metric} | {len(v)} | {statistics.median(v):.3f} | {max(v):.3f} | "
               f"{sum(v):.1f} |" for (part, metric), v in sorted(by_metric.items())]
     lines += ["", f"Every value per clip: `{stem}_metrics.csv`. The DNSMOS time covers "
-              "all four DNSMOS columns (one model run); a clip shorter than 9 s is repeated "
-              "until it fills at least one 9 s window, and each window 1 s apart is scored "
-              "(a 2.2 s clip: 8 windows, a 2.45 s clip: 1).", ""]
+              "every DNSMOS column asked for (one run of the P.835 model, plus the P.808 "
+              "model where its column is asked for: Enhance yes, Compare no); as DNSMOS "
+              "defines it (Microsoft's dnsmos_local.py, speechmos), a clip shorter than 9 s "
+              "is doubled until it fills a 9.01 s window, and each window 1 s apart is "
+              "scored (a 2.2 s clip: 17.6 s, 8 windows; a 2.45 s clip: 9.8 s, 1 window; "
+              "a 3 s clip: 12 s, 3 windows).", ""]
     (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
