@@ -54,6 +54,11 @@ class Method:
         scale_orders: The values of the spec's ``scale_order`` (first: the default); empty
             for a method with one question.
         two_stimuli: An item plays two stimuli, both of which must be fetched before a vote.
+        timed_listening: A vote's ``elapsed_ms`` is the time its stimulus was heard, which
+            must be above 0: a page that fetches every stimulus before any plays (MUSHRA)
+            cannot prove listening by its fetches.
+        score_range: The lowest and highest score of the method's scale, for figures (None:
+            the dashboard takes it from ``scale``).
     """
 
     name: str = ""
@@ -67,6 +72,8 @@ class Method:
     gives_mos_labels: bool = False
     scale_orders: tuple[str, ...] = ()
     two_stimuli: bool = False
+    timed_listening: bool = False
+    score_range: tuple[float, float] | None = None
 
     # --- spec ---------------------------------------------------------------------------
     def spec_keys(self) -> tuple[str, str]:

@@ -79,6 +79,8 @@ class Mushra(PairMethod):
     mos_name = "MUSHRA"
     dashboard = "mushra"
     two_stimuli = False  # the stimulus must be played; the open reference may be skipped
+    timed_listening = True  # elapsed_ms: how long the stimulus was heard (the page preloads)
+    score_range = (0.0, 100.0)
     exports = ("scores.csv", "systems.csv", "pairs.csv", "screening.csv",
                "urgent_labels.csv", "scores.parquet")
 

@@ -10,15 +10,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from tests.mushra_library import SYSTEMS, mushra_library
 from tests.webapp.test_rating_api import Api, expect
 
 pytestmark = pytest.mark.integration
 
-SYSTEMS = ["unprocessed", "mmse_lsa", "spectral_gating", "wpe"]
-# one noisy input per utterance, 16 kHz and above (the 7 kHz anchor needs a wider band)
-INPUTS = ["u02_de_16k_clipping.flac", "u03_fr_22k_reverb_noise-babble.flac",
-          "u04_es_24k_noise-pink.flac", "u05_it_32k_clipping.flac",
-          "u06_pt-br_44k_reverb_noise-hum.flac", "u07_nl_48k_noise-brown.flac"]
 STIMULI = {"hidden_reference", "anchor_3500", "anchor_7000", *SYSTEMS}
 CHECKS = {"qualification": False, "volume": True, "stereo": False, "environment": False}
 
@@ -30,29 +26,8 @@ def api(app_server):
 
 @pytest.fixture(scope="module")
 def library(app_server):
-    """The app's own database and store, with a dataset of the 6 inputs enhanced by three
-    DSP systems (the demo set has only references and unprocessed inputs)."""
-    from db.models import Clip, DatasetClip
-    from db.session import create_db_engine, make_session_factory, sqlite_url
-    from db.store import AudioStore
-    from library.clips import get_or_create_dataset
-    from library.comparison import enhance_clip
-    from se.systems.registry import get_system
-
-    engine = create_db_engine(sqlite_url(app_server.data_dir / "workbench.db"))
-    sessions = make_session_factory(engine)
-    store = AudioStore(app_server.data_dir / "audio")
-    with sessions.begin() as session:
-        dataset = get_or_create_dataset(session, "mushra-demo")
-        session.flush()
-        ids = []
-        for name in INPUTS:
-            clip = session.scalar(select(Clip).where(Clip.name == name))
-            session.add(DatasetClip(dataset_id=dataset.id, clip_id=clip.id, name=name))
-            ids.append(clip.id)
-    for system in SYSTEMS[1:]:
-        for clip_id in ids:
-            enhance_clip(sessions, store, clip_id, get_system(system))
+    """The app's own database, with the mushra-demo dataset (tests/mushra_library.py)."""
+    sessions, engine = mushra_library(app_server)
     yield sessions
     engine.dispose()
 
@@ -138,6 +113,8 @@ def test_mushra_end_to_end(api, library):
     expect(vote(api, token, first["item"], score=50), 422, "never fetched")
     audio = api("GET", first["audio_url"][4:])
     assert audio.status_code == 200 and audio.content[:4] == b"RIFF"  # blind WAV (main)
+    # the page fetches every stimulus up front: the time it was heard proves the playing
+    expect(vote(api, token, first["item"], score=50, elapsed_ms=0), 422, "play this sample")
     for wrong in (101, -1, 50.5, "80"):
         expect(vote(api, token, first["item"], score=wrong), 422)
     expect(vote(api, token, first["item"], choice="A"), 422)
@@ -153,6 +130,13 @@ def test_mushra_end_to_end(api, library):
         assert api("GET", item["audio_url"][4:]).status_code == 200
         expect(vote(api, token, item["item"], score=honest(role_of(library, item["item"]))),
                201)
+    # blind: on a page, the open reference and every stimulus have the same size and no
+    # validators, so neither bytes on the wire nor headers tell the hidden reference
+    page_one = [i for i in items if i["page"] == 1]
+    replies = [api("GET", url[4:]) for url in
+               [page_one[0]["reference_url"], *(i["audio_url"] for i in page_one)]]
+    assert len({len(r.content) for r in replies}) == 1
+    assert not any(h in r.headers for r in replies for h in ("etag", "last-modified"))
     expect(api("POST", f"/sessions/{token}/finish"), 200)
 
     # the second assessor hears the pages in another order, and fails post-screening
