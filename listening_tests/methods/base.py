@@ -49,7 +49,8 @@ class Method:
         pairs: Items are two library clips (spec section ``pairs`` instead of ``clips``).
         max_votes_per_item: Upper bound of ``votes_per_clip`` / ``votes_per_pair``.
         exports: Names of the export files this method writes.
-        dashboard: "mos" (per-clip MOS dashboard) or "comparison" (the comparison view).
+        dashboard: "mos" (per-clip MOS dashboard), "comparison" (the comparison view) or
+            "scores" (score distributions per system: :meth:`score_view`).
         gives_mos_labels: Its votes are MOS labels for the quality model (URGENT Track 2).
         scale_orders: The values of the spec's ``scale_order`` (first: the default); empty
             for a method with one question.
@@ -146,6 +147,20 @@ class Method:
 
     def overview(self, db: Session, test_id: int, info: Any, results: dict[str, Any], *,
                  now: datetime | None, n_splits: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def describe_size(self, info: dict[str, Any]) -> str:
+        """The test's size in a sentence for the dashboard (``info``: the test's dict)."""
+        unit = "pairs" if self.pairs else "clips"
+        return (f"{info['rating_clips']} {unit} x {info['votes_per_clip']} votes, "
+                f"{info['clips_per_session']} {unit} a session")
+
+    def score_view(self, db: Session, test_id: int) -> dict[str, Any]:
+        """A "scores" dashboard's frames: ``scores`` (counted scores: ``system, kind, page,
+        assessor, score``), ``systems`` (``system, kind, n, mean, ci95, median, q1, q3`` in
+        the order to draw), ``inputs`` (``page, system, n, mean``), ``ranking``,
+        ``differences``, ``screening`` (per assessor, a share column per rule) and ``rules``
+        (``[{column, label, limit}]``)."""
         raise NotImplementedError
 
     def export(self, db: Session, store: AudioStore, test_id: int, name: str,

@@ -77,12 +77,12 @@ class Mushra(PairMethod):
     title = "MUSHRA (ITU-R BS.1534-3 multi-stimulus with hidden reference and anchors)"
     scale_names = (SCALE,)
     mos_name = "MUSHRA"
-    dashboard = "mushra"
+    dashboard = "scores"
     two_stimuli = False  # the stimulus must be played; the open reference may be skipped
     timed_listening = True  # elapsed_ms: how long the stimulus was heard (the page preloads)
     score_range = (0.0, 100.0)
-    exports = ("scores.csv", "systems.csv", "pairs.csv", "screening.csv",
-               "urgent_labels.csv", "scores.parquet")
+    exports = ("scores.csv", "systems.csv", "pairs.csv", "ranking.csv", "differences.csv",
+               "screening.csv", "assessors.csv", "urgent_labels.csv", "scores.parquet")
 
     def spec_keys(self) -> tuple[str, str]:
         return ("listeners_per_page", "pages_per_session")
@@ -260,10 +260,39 @@ class Mushra(PairMethod):
     # --- results and exports --------------------------------------------------------------
     def results(self, db, test_id: int, session_counts: dict[str, int]) -> dict[str, Any]:
         frame = accepted(scores_frame(db, test_id))
+        systems, pairs = system_summary(frame), paired_comparisons(frame)
         return {"method": self.name, "sessions": session_counts,
-                "systems": system_summary(frame).to_dict("records"),
-                "pairs": paired_comparisons(frame).to_dict("records"),
+                "systems": systems.to_dict("records"),
+                "pairs": pairs.to_dict("records"),
+                "ranking": implied_ranking(systems, pairs).to_dict("records"),
+                "differences": reference_differences(frame).to_dict("records"),
                 "inputs": input_summary(frame).to_dict("records")}
+
+    def describe_size(self, info: dict[str, Any]) -> str:
+        return (f"{info['rating_clips']} stimuli (systems, hidden reference and anchors) on "
+                f"their pages, {info['votes_per_clip']} listeners a page, "
+                f"{info['clips_per_session']} pages a session")
+
+    def score_view(self, db, test_id: int) -> dict[str, Any]:
+        """The dashboard's frames: accepted scores (``system, kind, page, assessor,
+        score``; kind: reference, anchor or system), the per-system summary (hidden
+        reference, then anchors, then systems), per input means, the implied ranking,
+        differences from the hidden reference, and each assessor's post-screening shares
+        against the test's limit."""
+        from listening_tests.design import load_test, spec_of
+
+        settings = spec_of(load_test(db, test_id)).mushra
+        every = scores_frame(db, test_id)
+        frame = accepted(every)
+        systems, pairs = system_summary(frame), paired_comparisons(frame)
+        scores = frame.assign(kind=frame["system"].map(stimulus_kind))
+        return {"scores": scores[["system", "kind", "page", "assessor", "score"]],
+                "systems": systems, "inputs": input_summary(frame),
+                "ranking": implied_ranking(systems, pairs),
+                "differences": reference_differences(frame),
+                "screening": assessor_screening(every[every["state"] == "submitted"],
+                                                settings),
+                "rules": screening_rules(settings)}
 
     def overview(self, db, test_id: int, info, results, *, now, n_splits: int):
         from listening_tests.review import list_overrides
@@ -292,6 +321,16 @@ class Mushra(PairMethod):
             table = system_summary(accepted(frame))
         elif name == "pairs.csv":
             table = paired_comparisons(accepted(frame))
+        elif name == "ranking.csv":
+            kept = accepted(frame)
+            table = implied_ranking(system_summary(kept), paired_comparisons(kept))
+        elif name == "differences.csv":
+            table = reference_differences(accepted(frame))
+        elif name == "assessors.csv":
+            from listening_tests.design import load_test, spec_of
+
+            table = assessor_screening(frame[frame["state"] == "submitted"],
+                                       spec_of(load_test(db, test_id)).mushra)
         elif name == "screening.csv":
             table = screening_table(db, test_id)
         else:
@@ -337,48 +376,105 @@ def accepted(frame):
     return frame[(frame["state"] == "submitted") & (frame["qc_status"] == "accepted")]
 
 
+def stimulus_kind(system: str) -> str:
+    """What a stimulus is on its page: "reference" (the hidden one), "anchor" or "system"."""
+    if system == HIDDEN_REFERENCE:
+        return "reference"
+    return "anchor" if system.startswith("anchor_") else "system"
+
+
+def _screening_counts(frame, s) -> tuple[int, int, int | None]:
+    """Pages, pages with the hidden reference below ``reference_min``, pages with the mid
+    anchor above ``anchor_max`` (None without a mid-anchor rule) of one assessor's rows."""
+    pages = int(frame["page"].nunique())
+    hidden = frame[frame["system"] == HIDDEN_REFERENCE]
+    low = int((hidden["score"] < s.reference_min).sum())
+    if s.mid_anchor_hz is None:
+        return pages, low, None
+    mid = frame[frame["system"] == anchor_name(s.mid_anchor_hz)]
+    return pages, low, int((mid["score"] > s.anchor_max).sum())
+
+
+def screening_rules(settings) -> list[dict[str, Any]]:
+    """The post-screening rules as the dashboard draws them: the column of
+    :func:`assessor_screening` holding each rule's share of pages, what it says, the limit."""
+    from listening_tests.spec import MushraSpec
+
+    s = settings or MushraSpec()
+    rules = [{"column": "reference_low_share", "limit": s.max_page_fraction,
+              "label": f"hidden reference below {s.reference_min}"}]
+    if s.mid_anchor_hz is not None:
+        rules.append({"column": "anchor_high_share", "limit": s.max_page_fraction,
+                      "label": f"mid anchor ({s.mid_anchor_hz} Hz) above {s.anchor_max}"})
+    return rules
+
+
+def assessor_screening(frame, settings):
+    """Per assessor, over their pages of submitted sessions (``frame``): pages, how many
+    broke each post-screening rule and as a share, and whether that excludes them."""
+    import pandas as pd
+
+    from listening_tests.spec import MushraSpec
+
+    s = settings or MushraSpec()
+    columns = ["assessor", "pages", "reference_low", "reference_low_share", "anchor_high",
+               "anchor_high_share", "excluded"]
+    rows = []
+    for assessor, part in frame.groupby("assessor", sort=True):
+        pages, low, high = _screening_counts(part, s)
+        rows.append({"assessor": assessor, "pages": pages, "reference_low": low,
+                     "reference_low_share": low / pages if pages else float("nan"),
+                     "anchor_high": high,
+                     "anchor_high_share": high / pages if pages and high is not None
+                     else float("nan"),
+                     "excluded": bool(screening_reasons(part, s))})
+    return pd.DataFrame(rows, columns=columns)
+
+
 def screening_reasons(frame, settings) -> list[str]:
     """BS.1534-3 post-screening of one assessor's scores (``frame``: their rows), as reason
     sentences; empty when they pass."""
     from listening_tests.spec import MushraSpec
 
     s = settings or MushraSpec()
-    pages = frame["page"].nunique()
+    pages, low, high = _screening_counts(frame, s)
     if pages == 0:
         return []
     reasons = []
-    hidden = frame[frame["system"] == HIDDEN_REFERENCE]
-    low = int((hidden["score"] < s.reference_min).sum())
     if low / pages > s.max_page_fraction:
         reasons.append(f"rated the hidden reference below {s.reference_min} on {low} of "
                        f"{pages} pages ({low / pages:.0%}; at most "
                        f"{s.max_page_fraction:.0%} allowed)")
-    if s.mid_anchor_hz is not None:
-        mid = frame[frame["system"] == anchor_name(s.mid_anchor_hz)]
-        high = int((mid["score"] > s.anchor_max).sum())
-        if high / pages > s.max_page_fraction:
-            reasons.append(f"rated the mid anchor ({s.mid_anchor_hz} Hz low-pass) above "
-                           f"{s.anchor_max} on {high} of {pages} pages ({high / pages:.0%}; "
-                           f"at most {s.max_page_fraction:.0%} allowed)")
+    if high is not None and high / pages > s.max_page_fraction:
+        reasons.append(f"rated the mid anchor ({s.mid_anchor_hz} Hz low-pass) above "
+                       f"{s.anchor_max} on {high} of {pages} pages ({high / pages:.0%}; "
+                       f"at most {s.max_page_fraction:.0%} allowed)")
     return reasons
 
 
-def system_summary(frame):
-    """Per system: n, mean, 95 % CI half-width (Student t), median, quartiles; the hidden
-    reference first, then anchors, then systems by name."""
-    import pandas as pd
+def _t_half_width(x: np.ndarray) -> float:
+    """Half-width of the Student t 95 % interval of the mean of ``x`` (NaN under 2)."""
     from scipy import stats
+
+    n = len(x)
+    return float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)) if n > 1 \
+        else float("nan")
+
+
+def system_summary(frame):
+    """Per system: its kind (:func:`stimulus_kind`), n, mean, 95 % CI half-width (Student
+    t), median, quartiles; the hidden reference first, then anchors, then systems by name."""
+    import pandas as pd
 
     rows = []
     for system, scores in frame.groupby("system")["score"]:
         x = scores.to_numpy(dtype=float)
-        n = len(x)
-        half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)) if n > 1 \
-            else float("nan")
-        rows.append({"system": system, "n": n, "mean": float(x.mean()), "ci95": half,
+        rows.append({"system": system, "kind": stimulus_kind(system), "n": len(x),
+                     "mean": float(x.mean()), "ci95": _t_half_width(x),
                      "median": float(np.median(x)), "q1": float(np.percentile(x, 25)),
                      "q3": float(np.percentile(x, 75))})
-    table = pd.DataFrame(rows, columns=["system", "n", "mean", "ci95", "median", "q1", "q3"])
+    table = pd.DataFrame(rows, columns=["system", "kind", "n", "mean", "ci95", "median", "q1",
+                                        "q3"])
     return table.sort_values("system", key=lambda c: c.map(_system_order)).reset_index(
         drop=True)
 
@@ -418,6 +514,49 @@ def _system_order(name: str) -> tuple[int, str]:
     if name.startswith("anchor_"):
         return (1, f"{int(name.split('_')[1]):06d}")
     return (2, name)
+
+
+def reference_differences(frame):
+    """Per stimulus other than the hidden reference: its score minus the hidden
+    reference's on the same page of the same session (n, mean with a t 95 % CI half-width,
+    median), in summary order: how far each system and anchor falls short of transparent."""
+    import pandas as pd
+
+    columns = ["system", "kind", "n", "mean_diff", "ci95", "median_diff"]
+    wide = frame.pivot_table(index=["session", "page"], columns="system", values="score")
+    rows = []
+    if HIDDEN_REFERENCE in wide.columns:
+        for system in sorted((c for c in wide.columns if c != HIDDEN_REFERENCE),
+                             key=_system_order):
+            d = (wide[system] - wide[HIDDEN_REFERENCE]).dropna().to_numpy(dtype=float)
+            if len(d):
+                rows.append({"system": system, "kind": stimulus_kind(system), "n": len(d),
+                             "mean_diff": float(d.mean()), "ci95": _t_half_width(d),
+                             "median_diff": float(np.median(d))})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def implied_ranking(summary, pairs):
+    """The compared systems (no hidden reference or anchors) best first by mean; a
+    system's rank is 1 + the number of systems significantly better than it (Wilcoxon with
+    Holm, :func:`paired_comparisons`), so systems no test separates share a rank.
+    ``better_than`` names the systems it is significantly better than."""
+    import pandas as pd
+
+    columns = ["rank", "system", "mean", "n", "better_than"]
+    kept = summary[summary["kind"] == "system"].sort_values(["mean", "system"],
+                                                            ascending=[False, True])
+    means = dict(zip(kept["system"], kept["mean"], strict=True))
+    beats: dict[str, set[str]] = {s: set() for s in means}
+    for row in pairs[pairs["significant"]].itertuples():
+        if row.system_a in means and row.system_b in means:
+            winner, loser = (row.system_a, row.system_b) \
+                if means[row.system_a] >= means[row.system_b] else (row.system_b, row.system_a)
+            beats[winner].add(loser)
+    rows = [{"rank": 1 + sum(system in beats[other] for other in means), "system": system,
+             "mean": means[system], "n": int(n), "better_than": ", ".join(sorted(beats[system]))}
+            for system, n in zip(kept["system"], kept["n"], strict=True)]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def input_summary(frame):

@@ -3,7 +3,8 @@ reference and two low-pass anchors on 6 demo inputs, every page decoded up front
 one Web Audio transport. The rater switches samples (the position is kept), scores one page
 with the mouse and the others with the keyboard, reloads half-way through a page, resumes with
 what was done kept, and finishes; the scores the server stored are the ones given, and
-post-screening accepts the session (the hidden reference was scored high)."""
+post-screening accepts the session (the hidden reference was scored high); the admin's
+Listening tests tab draws the MUSHRA figure, the per-input breakdown and the screening."""
 
 from __future__ import annotations
 
@@ -106,7 +107,8 @@ def _score_by_mouse(page, k: int, score: int) -> int:
     return int(_value(page, k).inner_text())
 
 
-def test_mushra_page_in_the_browser(desktop, browser, app_server, library, request):
+def test_mushra_page_in_the_browser(desktop, browser, app_server, library, request,
+                                    admin_page):
     test_id = _create_test(app_server, {
         "name": f"Browser MUSHRA {uuid.uuid4().hex[:6]}", "method": "mushra",
         "pairs": {"dataset": DATASET, "systems": SYSTEMS, "reference": "clean"},
@@ -242,3 +244,14 @@ def test_mushra_page_in_the_browser(desktop, browser, app_server, library, reque
     systems = {r["system"]: r for r in results["systems"]}
     assert all(r["n"] == 6 for r in systems.values())
     assert systems["hidden_reference"]["mean"] > 90 > systems["anchor_7000"]["mean"]
+
+    # The admin's dashboard: the MUSHRA figure, per input, the listeners' screening.
+    admin = admin_page
+    admin.get_by_role("tab", name="Listening tests").click()
+    admin.locator("#test-id input").fill(str(test_id))
+    admin.locator("#test-id input").press("Enter")
+    for plot in ("score-boxes", "score-inputs", "score-screening"):
+        expect(admin.locator(f"#{plot} .js-plotly-plot")).to_be_visible(timeout=60_000)
+    expect(admin.locator("#score-summary")).to_contain_text("MUSHRA")
+    expect(admin.locator("#test-summary")).to_contain_text("42 stimuli")
+    admin.locator("#score-view").screenshot(path=str(ARTIFACTS / "mushra-dashboard.png"))

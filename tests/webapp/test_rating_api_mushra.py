@@ -187,6 +187,31 @@ def test_mushra_end_to_end(api, library):
         api.admin("GET", f"/tests/{test_id}/export/scores.parquet").content))
     assert len(frame) == len(scores)
 
+    # the implied ranking, the differences from the hidden reference, the screening shares
+    ranking = {r["system"]: r for r in results["ranking"]}
+    assert list(ranking) == ["mmse_lsa", "spectral_gating", "wpe", "unprocessed"]
+    differences = {r["system"]: r["mean_diff"] for r in results["differences"]}
+    assert differences["wpe"] == -50 and differences["anchor_3500"] == -90
+    assessors = pd.read_csv(io.StringIO(api.admin(
+        "GET", f"/tests/{test_id}/export/assessors.csv").text)).set_index("assessor")
+    assert assessors.loc["B2", "reference_low_share"] == 1 and assessors.loc["B2", "excluded"]
+    assert not assessors.loc["A1", "excluded"]
+    for name in ("ranking.csv", "differences.csv"):
+        assert api.admin("GET", f"/tests/{test_id}/export/{name}").status_code == 200
+
+    # the dashboard's MUSHRA figure: reference and anchors first, on the method's 0..100
+    from listening_tests.methods import method_of
+    from webapp.charts import score_boxes
+
+    method = method_of("mushra")
+    with library() as session:
+        frames = method.score_view(session, test_id)
+    figure = score_boxes(frames["scores"], frames["systems"], value_range=method.score_range)
+    assert list(figure.layout.xaxis.categoryarray)[:3] == ["hidden_reference", "anchor_3500",
+                                                           "anchor_7000"]
+    assert len(frames["scores"]) == 6 * 7 and set(frames["screening"]["assessor"]) == {
+        "A1", "B2"}
+
 
 def test_simulated_mushra_crowd_is_counted(api, app_server, library):
     from listening_tests.simulate import run_simulation
