@@ -388,7 +388,7 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
         f.problem("trapping.enabled", "trapping questions are not supported for comparison "
                                       "methods; leave them off")
     t = f.section("training")
-    training = TrainingSpec(count=t.integer("count", 4, 0, 20),
+    training = TrainingSpec(count=t.integer("count", kind.training_default, 0, 20),
                             retrain_after_minutes=t.integer("retrain_after_minutes", 60, 0,
                                                             10_080))
     t.finish(("count", "retrain_after_minutes"))

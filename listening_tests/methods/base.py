@@ -60,6 +60,7 @@ class Method:
             cannot prove listening by its fetches.
         score_range: The lowest and highest score of the method's scale, for figures (None:
             the dashboard takes it from ``scale``).
+        training_default: ``training.count`` when the spec gives none.
     """
 
     name: str = ""
@@ -75,6 +76,7 @@ class Method:
     two_stimuli: bool = False
     timed_listening: bool = False
     score_range: tuple[float, float] | None = None
+    training_default: int = 4
 
     # --- spec ---------------------------------------------------------------------------
     def spec_keys(self) -> tuple[str, str]:

@@ -81,6 +81,7 @@ class Mushra(PairMethod):
     two_stimuli = False  # the stimulus must be played; the open reference may be skipped
     timed_listening = True  # elapsed_ms: how long the stimulus was heard (the page preloads)
     score_range = (0.0, 100.0)
+    training_default = 0  # training pages hold inputs out of the rating pages: opt in
     exports = ("scores.csv", "systems.csv", "pairs.csv", "ranking.csv", "differences.csv",
                "screening.csv", "assessors.csv", "urgent_labels.csv", "scores.parquet")
 
@@ -129,11 +130,19 @@ class Mushra(PairMethod):
         if not problems and not complete:
             problems.append("pairs: no input has a clean reference and an output of every "
                             "system")
+        training = spec.training.count
+        if complete and training >= len(complete):
+            problems.append(f"training.count: {training} training pages would leave no page "
+                            f"to rate ({len(complete)} inputs have every system's output)")
+        elif training:  # the last inputs by name: pages no rating page shares a clip with
+            for page in complete[-training:]:
+                page["training"] = True
         return complete
 
     def create_items(self, db, store, test, spec, plan, gold_clips, rng, written) -> None:
         """One item per stimulus of each page: the systems, the hidden reference, and the
-        low-pass anchors made here from the reference."""
+        low-pass anchors made here from the reference. A training page's items have the
+        training role: every session starts with them, and no statistic counts them."""
         from db.models import Clip, ItemRole, ListeningTestItem
         from listening_tests.catalog import add_generated_clip, stem
 
@@ -158,8 +167,9 @@ class Mushra(PairMethod):
                 if clip_id in seen:
                     continue  # two stimuli with the same audio: one item
                 seen.add(clip_id)
+                role = ItemRole.TRAINING if page.get("training") else ItemRole.RATING
                 db.add(ListeningTestItem(test_id=test.id, clip_id=clip_id,
-                                         role=ItemRole.RATING.value, condition=condition,
+                                         role=role.value, condition=condition,
                                          sample_id=page["sample_id"], pair_clip_id=ref.id,
                                          pair_condition="reference"))
         db.flush()
@@ -343,13 +353,22 @@ LONG_COLUMNS = ["assessor", "session", "page", "stimulus", "system", "score", "t
 
 
 def scores_frame(db, test_id: int, *, rater_id: int | None = None):
-    """Every MUSHRA score of a test, one row each: assessor (the participant id), session
+    """Every MUSHRA score of a test's rating pages (training pages left out), one row
+    each: assessor (the participant id), session
     token, page (the input), stimulus (its clip name), system (system, hidden_reference or
     anchor_<Hz>), score, time (when it was given), plus ids and QC state."""
     import pandas as pd
     from sqlalchemy import select
 
-    from db.models import Clip, ListeningTestItem, Rater, RatingSession, SessionItem, Vote
+    from db.models import (
+        Clip,
+        ItemRole,
+        ListeningTestItem,
+        Rater,
+        RatingSession,
+        SessionItem,
+        Vote,
+    )
 
     query = (select(Vote.score, Vote.created_at, Vote.elapsed_ms, RatingSession.id,
                     RatingSession.token, RatingSession.state, RatingSession.qc_status,
@@ -360,7 +379,8 @@ def scores_frame(db, test_id: int, *, rater_id: int | None = None):
              .join(Rater, RatingSession.rater_id == Rater.id)
              .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
              .join(Clip, ListeningTestItem.clip_id == Clip.id)
-             .where(RatingSession.test_id == test_id, Vote.scale == SCALE)
+             .where(RatingSession.test_id == test_id, Vote.scale == SCALE,
+                    ListeningTestItem.role == ItemRole.RATING.value)
              .order_by(Vote.id))
     if rater_id is not None:
         query = query.where(RatingSession.rater_id == rater_id)

@@ -234,3 +234,36 @@ def test_simulated_mushra_crowd_is_counted(api, app_server, library):
     assert systems["hidden_reference"] > 90 > systems["anchor_7000"] > systems["anchor_3500"]
     counted = sum(r["n"] for r in results["systems"])
     assert counted == results["sessions"]["accepted"] * 3 * 7
+
+
+def test_training_page_comes_first_and_counts_nowhere(api, library):
+    """One training page (the last input, held out of the rating pages) opens every session;
+    its scores are stored but neither screened nor counted: an assessor who scores its
+    hidden reference 60 is still accepted."""
+    body = expect(api.admin("POST", "/tests", json=spec("too much training",
+                                                        training={"count": 6})), 422)
+    assert "training.count" in body["error"]
+    created = expect(api.admin("POST", "/tests", json=spec("mushra training",
+                                                           training={"count": 1})), 201)
+    assert created["rating_clips"] == 5 * 7 and created["training_clips"] == 7
+    test_id = created["id"]
+    expect(api.admin("POST", f"/tests/{test_id}/open"), 200)
+    body = expect(api("POST", f"/tests/{test_id}/sessions", json={"participant_id": "T1"}),
+                  201)
+    token, items = body["session"], body["items"]
+    phases = [i["phase"] for i in items]
+    assert phases == ["training"] * 7 + ["rating"] * 5 * 7
+    assert {i["page"] for i in items[:7]} == {1} and len({i["page"] for i in items}) == 6
+    expect(api("PUT", f"/sessions/{token}/checks/volume", json={"answer": "done"}), 201)
+    for item in items:
+        role = role_of(library, item["item"])
+        score = 60 if item["phase"] == "training" and role == "hidden_reference" \
+            else honest(role)
+        assert api("GET", item["audio_url"][4:]).status_code == 200
+        expect(vote(api, token, item["item"], score=score), 201)
+    expect(api("POST", f"/sessions/{token}/finish"), 200)
+    results = expect(api.admin("GET", f"/tests/{test_id}/results"), 200)
+    assert results["sessions"]["accepted"] == 1
+    systems = {r["system"]: r for r in results["systems"]}
+    assert all(r["n"] == 5 for r in systems.values())  # the rating pages only
+    assert systems["hidden_reference"]["mean"] == 100
