@@ -61,6 +61,8 @@ class Method:
         score_range: The lowest and highest score of the method's scale, for figures (None:
             the dashboard takes it from ``scale``).
         training_default: ``training.count`` when the spec gives none.
+        makes_gold: The test has gold items (MUSHRA screens with its hidden reference and
+            anchors instead).
     """
 
     name: str = ""
@@ -77,6 +79,7 @@ class Method:
     timed_listening: bool = False
     score_range: tuple[float, float] | None = None
     training_default: int = 4
+    makes_gold: bool = True
 
     # --- spec ---------------------------------------------------------------------------
     def spec_keys(self) -> tuple[str, str]:

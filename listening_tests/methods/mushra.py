@@ -82,6 +82,7 @@ class Mushra(PairMethod):
     timed_listening = True  # elapsed_ms: how long the stimulus was heard (the page preloads)
     score_range = (0.0, 100.0)
     training_default = 0  # training pages hold inputs out of the rating pages: opt in
+    makes_gold = False
     exports = ("scores.csv", "systems.csv", "pairs.csv", "ranking.csv", "differences.csv",
                "screening.csv", "assessors.csv", "urgent_labels.csv", "scores.parquet")
 
@@ -206,6 +207,10 @@ class Mushra(PairMethod):
                            "interest")
         chosen = [s for _, _, s in sorted(open_pages)[:spec.clips_per_session]]
         return [i.id for s in chosen for i in pages[s]]
+
+    def simulation_pairs(self, dataset: str, systems: list[str], reference: str
+                         ) -> dict[str, Any]:
+        return {"dataset": dataset, "systems": list(systems), "reference": "clean"}
 
     def draw_order(self, rng) -> bool | None:
         return False  # side a: the stimulus, side b: the open reference
