@@ -94,33 +94,36 @@ class Mushra(PairMethod):
 
     # --- design ---------------------------------------------------------------------------
     def plan_items(self, db, spec, problems: list[str]) -> Any:
-        """Per input: its reference clip and each system's output (inputs missing a system's
-        output are left out, with a problem if none is left)."""
+        """Per input: its reference clip (the clean reference, or the output of the system
+        ``pairs.reference`` names) and each system's output (inputs missing one are left
+        out, with a problem if none is left)."""
         from listening_tests.catalog import resolve_rating_clips
         from listening_tests.pairs import CLEAN
         from listening_tests.spec import ClipSelection
 
         sel = spec.pairs
         if sel is None or sel.explicit:
-            problems.append("pairs: a mushra test takes a dataset, its systems and "
-                            "reference: clean")
+            problems.append("pairs: a mushra test takes a dataset, its systems and a "
+                            "reference (clean, or a system)")
             return []
-        if sel.reference != CLEAN:
-            problems.append("pairs.reference: mushra uses each input's clean reference; "
-                            "give reference: clean")
         if spec.gold.ids or (spec.gold.auto and spec.gold.count and spec.gold.per_session):
             problems.append("gold: a mushra test screens with its hidden reference and "
                             "anchors; set gold.count to 0")
+        named = None if sel.reference in (None, CLEAN) else sel.reference
         inner: list[str] = []
-        outputs = resolve_rating_clips(db, ClipSelection(dataset=sel.dataset,
-                                                         systems=tuple(sel.systems)), inner)
+        wanted = tuple(sel.systems) + ((named,) if named else ())
+        outputs = resolve_rating_clips(db, ClipSelection(dataset=sel.dataset, systems=wanted),
+                                       inner)
         problems += [p.replace("clips.", "pairs.", 1) for p in inner]
         pages: dict[int, dict[str, Any]] = {}
         for r in outputs:
-            page = pages.setdefault(r.source_clip_id, {"sample_id": r.sample_id,
-                                                       "reference": r.reference_clip_id,
-                                                       "systems": {}})
-            page["systems"][r.condition] = r.clip_id
+            page = pages.setdefault(r.source_clip_id, {
+                "sample_id": r.sample_id, "systems": {},
+                "reference": None if named else r.reference_clip_id})
+            if r.condition == named:
+                page["reference"] = r.clip_id
+            else:
+                page["systems"][r.condition] = r.clip_id
         complete, references = [], set()
         for p in sorted(pages.values(), key=lambda p: p["sample_id"]):
             if p["reference"] is None or set(p["systems"]) != set(sel.systems) \
@@ -129,7 +132,7 @@ class Mushra(PairMethod):
             references.add(p["reference"])
             complete.append(p)
         if not problems and not complete:
-            problems.append("pairs: no input has a clean reference and an output of every "
+            problems.append("pairs: no input has a reference and an output of every "
                             "system")
         training = spec.training.count
         if complete and training >= len(complete):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from tests.mushra_library import SYSTEMS, mushra_library
+from tests.mushra_library import INPUTS, SYSTEMS, mushra_library
 from tests.webapp.test_rating_api import Api, expect
 
 pytestmark = pytest.mark.integration
@@ -77,10 +77,9 @@ def test_spec_refusals(api, library):
                   422)
     assert "3500" in body["error"]
     bad = spec("bad")
-    bad["pairs"] = {**bad["pairs"], "reference": "unprocessed",
-                    "systems": SYSTEMS[1:]}
+    bad["pairs"] = {**bad["pairs"], "reference": "nope", "systems": SYSTEMS[1:]}
     body = expect(api.admin("POST", "/tests", json=bad), 422)
-    assert "clean" in body["error"]
+    assert "nope" in body["error"]
     body = expect(api.admin("POST", "/tests", json={**spec("bad"), "scale_order": "x"}), 422)
     assert "scale_order" in body["error"]
 
@@ -267,3 +266,23 @@ def test_training_page_comes_first_and_counts_nowhere(api, library):
     systems = {r["system"]: r for r in results["systems"]}
     assert all(r["n"] == 5 for r in systems.values())  # the rating pages only
     assert systems["hidden_reference"]["mean"] == 100
+
+
+def test_a_named_system_as_the_reference(api, library):
+    """``reference: unprocessed``: each page's open and hidden reference is the input itself,
+    and the anchors are made from it."""
+    from db.models import Clip, ListeningTestItem
+
+    named = spec("mushra named reference")
+    named["pairs"] = {**named["pairs"], "reference": "unprocessed", "systems": SYSTEMS[1:]}
+    created = expect(api.admin("POST", "/tests", json=named), 201)
+    assert created["rating_clips"] == 6 * (3 + 1 + 2)
+    with library() as session:
+        rows = session.execute(select(ListeningTestItem.condition, Clip.name)
+                               .join(Clip, ListeningTestItem.clip_id == Clip.id)
+                               .where(ListeningTestItem.test_id == created["id"])).all()
+    hidden = sorted(name for condition, name in rows if condition == "hidden_reference")
+    assert hidden == sorted(INPUTS)
+    anchors = [name for condition, name in rows if condition.startswith("anchor_")]
+    stems = [name.removesuffix(".flac") for name in INPUTS]
+    assert len(anchors) == 12 and all(any(s in a for s in stems) for a in anchors)
