@@ -232,6 +232,9 @@ def test_mushra_page_in_the_browser(desktop, browser, app_server, library, reque
         page.keyboard.press("n")
     expect(_heading(page)).to_have_text("Thank you!")
     expect(page.locator("#completion-code")).to_have_text("MUSHRA7")
+    drafts = page.evaluate("() => Object.keys(localStorage)"
+                           ".filter(k => k.startsWith('rate:page:'))")
+    assert drafts == []  # each page's draft went once its scores were stored
 
     # What the server stored is what was given, each stimulus once; the session passed
     # post-screening, and the hidden reference leads the results.

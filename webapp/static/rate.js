@@ -714,6 +714,7 @@
       return found ? found.label : '';
     }
 
+    let sent = false;  // the page's scores are all stored: its draft is gone for good
     async function savePage() {
       const { unheard, unscored } = missing();
       if (busy || unheard.length || unscored.length) return;
@@ -735,6 +736,7 @@
         Object.assign(c.s, { answered: true, score });
       }
       busy = false;
+      sent = true;
       store.remove(draftKey(pageNo));
       status(`Saved the scores of ${title.toLowerCase()}.`);
       return render();
@@ -748,7 +750,7 @@
       el('div', { class: 'loop' }, loopButtons, loopText),
       grid, hint, actions(next), keys);
     const ticker = setInterval(refresh, 100);
-    leaveStep = () => { clearInterval(ticker); player.stop(); saveDraft(); };
+    leaveStep = () => { clearInterval(ticker); player.stop(); if (!sent) saveDraft(); };
     window.ratePlayer = {  // read-only view for tests: positions and selection, no roles
       state: () => ({ selected: player.selected, playing: player.playing, position: player.position(),
         duration: player.duration, loop: player.loop }),
