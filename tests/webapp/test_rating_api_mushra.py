@@ -213,12 +213,12 @@ def test_mushra_end_to_end(api, library):
 
 
 def test_simulated_mushra_crowd_is_counted(api, app_server, library):
-    from listening_tests.simulate import run_simulation
+    from listening_tests.simulate import comparison_test_spec, run_simulation
 
-    created = expect(api.admin("POST", "/tests", json={
-        **spec("sim mushra", listeners_per_page=1, pages_per_session=3),
-        "checks": {"qualification": True, "volume": True, "stereo": False,
-                   "environment": False}}), 201)
+    # the spec the load benchmark uses (benchmarks/rating_load.py --method mushra)
+    created = expect(api.admin("POST", "/tests", json=comparison_test_spec(
+        "sim mushra", "mushra", SYSTEMS, dataset="mushra-demo", votes_per_pair=1,
+        pairs_per_session=3, training=0)), 201)
     test_id = created["id"]
     expect(api.admin("POST", f"/tests/{test_id}/open"), 200)
     report = run_simulation(app_server.url, test_id, raters=2, concurrency=2, seed=5,
