@@ -175,7 +175,13 @@ def test_mushra_page_in_the_browser(desktop, browser, app_server, library, reque
     expect(page.locator("#progress")).to_have_text("1 of 6 pages done")
 
     # Page 2 with the keyboard only: number keys select and play, Page Up / arrows score,
-    # space pauses and plays, N saves the page.
+    # space pauses and plays, N saves the page. Focus starts on the Play button, which must
+    # not take the same Space press as a click too (that would stop it again).
+    expect(page.locator("#step .transport .play")).to_be_focused()
+    page.keyboard.press(" ")
+    assert _state(page)["playing"]
+    page.keyboard.press(" ")
+    assert not _state(page)["playing"]
     for k, item in enumerate(pages[2], start=1):
         _listen(page, k, key=True)
         _score_by_keys(page, k, HONEST[roles[item["item"]]])
@@ -212,6 +218,8 @@ def test_mushra_page_in_the_browser(desktop, browser, app_server, library, reque
         small.get_by_role("button", name="I agree").click()  # consent is per browser
         _wait_loaded(small, "Page 3 of 6")
         _no_horizontal_scroll(small)
+        small.locator("#step details.keys summary").click()  # the keys, listed on the page
+        expect(small.locator("#step details.keys li")).to_have_count(6)
         small.screenshot(path=str(ARTIFACTS / "mushra-phone.png"), full_page=True)
     finally:
         keep_screenshot_if_failed(small, request)
