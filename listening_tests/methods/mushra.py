@@ -35,8 +35,9 @@ QUESTION = ("Compare each sample with the reference and rate its overall quality
 DEFAULT_ANCHORS = (3500, 7000)
 
 
-def anchor_name(cutoff_hz: int) -> str:
-    return f"anchor_{cutoff_hz}"
+def anchor_name(anchor: int | str) -> str:
+    """The condition of an anchor: its cut-off in Hz, or its degradation's name."""
+    return f"anchor_{anchor}"
 
 
 def urgent_label(score: float) -> float:
@@ -52,6 +53,33 @@ def lowpass_anchor(x: np.ndarray, sample_rate: int, cutoff_hz: int) -> np.ndarra
     sos = signal.butter(8, cutoff_hz, btype="lowpass", fs=sample_rate, output="sos")
     mono = x if x.ndim == 1 else x.mean(axis=1)
     return signal.sosfiltfilt(sos, mono).astype(np.float32)
+
+
+def _mp3_anchor(x: np.ndarray, sample_rate: int, rng: np.random.Generator
+                ) -> tuple[np.ndarray, dict[str, Any]]:
+    from audio.degrade import codec
+
+    return codec(x, sample_rate, "mp3", 9), {"codec": "mp3", "quality": 9}
+
+
+def _packet_loss_anchor(x: np.ndarray, sample_rate: int, rng: np.random.Generator
+                        ) -> tuple[np.ndarray, dict[str, Any]]:
+    from audio.degrade import packet_loss
+
+    return packet_loss(x, sample_rate, rng, 0.2)
+
+
+def _clipping_anchor(x: np.ndarray, sample_rate: int, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, dict[str, Any]]:
+    from audio.degrade import clip
+
+    return clip(x, 0.05, 0.95), {"clipping_quantiles": [0.05, 0.95]}
+
+
+#: Extra anchors (``mushra.degraded_anchors``): URGENT 2026 distortions at the harsh end of
+#: its ranges, applied to the reference; each keeps the reference's length.
+DEGRADED_ANCHORS = {"mp3": _mp3_anchor, "packet_loss": _packet_loss_anchor,
+                    "clipping": _clipping_anchor}
 
 
 def spectral_distance_db(stimulus: bytes, reference: bytes) -> float:
@@ -166,6 +194,16 @@ class Mushra(PairMethod):
                     condition={"kind": "mushra_anchor", "lowpass_hz": cutoff},
                     written=written)
                 stimuli.append((made.id, anchor_name(cutoff)))
+            for degradation in (spec.mushra.degraded_anchors if spec.mushra else ()):
+                mono = np.asarray(samples, dtype=np.float32)
+                mono = mono if mono.ndim == 1 else mono.mean(axis=1)
+                y, params = DEGRADED_ANCHORS[degradation](mono, rate, rng)
+                made = add_generated_clip(
+                    db, store, np.asarray(y, dtype=np.float32)[:len(mono)], rate,
+                    name=f"mushra-anchor-{degradation}_{stem(ref.name)}.flac", parent=ref,
+                    condition={"kind": "mushra_anchor", "degradation": degradation,
+                               **params}, written=written)
+                stimuli.append((made.id, anchor_name(degradation)))
             seen: set[int] = set()
             for clip_id, condition in stimuli:
                 if clip_id in seen:
@@ -540,8 +578,9 @@ def _system_order(name: str) -> tuple[int, str]:
     if name == HIDDEN_REFERENCE:
         return (0, name)
     if name.startswith("anchor_"):
-        return (1, f"{int(name.split('_')[1]):06d}")
-    return (2, name)
+        tail = name.split("_", 1)[1]
+        return (1, f"{int(tail):06d}") if tail.isdigit() else (2, tail)
+    return (3, name)
 
 
 def reference_differences(frame):

@@ -217,3 +217,33 @@ def test_assessor_screening_shares_match_the_decision():
     rules = screening_rules(MushraSpec(mid_anchor_hz=None, max_page_fraction=0.2))
     assert [r["column"] for r in rules] == ["reference_low_share"]
     assert rules[0]["limit"] == 0.2 and "below 90" in rules[0]["label"]
+
+
+@pytest.mark.parametrize("rate", [16_000, 22_050, 48_000])
+def test_degraded_anchors_keep_the_length_and_degrade(rate):
+    import soundfile as sf
+
+    from audio.resample import resample
+    from listening_tests.methods.mushra import DEGRADED_ANCHORS, system_summary
+
+    x, source_rate = sf.read("demo/clips/u07_nl_48k_clean.flac", dtype="float32")
+    x = resample(x, source_rate, rate)
+    for name, make in DEGRADED_ANCHORS.items():
+        y, params = make(x, rate, np.random.default_rng(0))
+        assert len(y) == len(x), name  # same size on the wire as the other stimuli
+        error = float(np.mean((y - x) ** 2) / np.mean(x**2))
+        assert error > 1e-3, (name, error)
+        assert isinstance(params, dict)
+    order = system_summary(pd.DataFrame({"system": ["b", "anchor_mp3", "anchor_3500",
+                                                    "hidden_reference"],
+                                         "score": [50.0, 20.0, 10.0, 100.0]}))["system"]
+    assert list(order) == ["hidden_reference", "anchor_3500", "anchor_mp3", "b"]
+
+
+def test_degraded_anchors_in_the_spec():
+    spec = ListeningTestSpec.from_dict(spec_dict(mushra={"degraded_anchors": ["mp3"]}))
+    assert spec.mushra.degraded_anchors == ("mp3",)
+    assert ListeningTestSpec.from_dict(spec.to_dict()) == spec
+    for bad in (["nope"], "mp3", ["mp3", "mp3"]):
+        with pytest.raises(SpecError, match="degraded_anchors"):
+            ListeningTestSpec.from_dict(spec_dict(mushra={"degraded_anchors": bad}))

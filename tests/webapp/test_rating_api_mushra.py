@@ -270,13 +270,14 @@ def test_training_page_comes_first_and_counts_nowhere(api, library):
 
 def test_a_named_system_as_the_reference(api, library):
     """``reference: unprocessed``: each page's open and hidden reference is the input itself,
-    and the anchors are made from it."""
+    and the anchors (two low-pass, one packet-loss) are made from it."""
     from db.models import Clip, ListeningTestItem
 
     named = spec("mushra named reference")
     named["pairs"] = {**named["pairs"], "reference": "unprocessed", "systems": SYSTEMS[1:]}
+    named["mushra"] = {"degraded_anchors": ["packet_loss"]}  # a third anchor, URGENT-style
     created = expect(api.admin("POST", "/tests", json=named), 201)
-    assert created["rating_clips"] == 6 * (3 + 1 + 2)
+    assert created["rating_clips"] == 6 * (3 + 1 + 2 + 1)
     with library() as session:
         rows = session.execute(select(ListeningTestItem.condition, Clip.name)
                                .join(Clip, ListeningTestItem.clip_id == Clip.id)
@@ -285,4 +286,5 @@ def test_a_named_system_as_the_reference(api, library):
     assert hidden == sorted(INPUTS)
     anchors = [name for condition, name in rows if condition.startswith("anchor_")]
     stems = [name.removesuffix(".flac") for name in INPUTS]
-    assert len(anchors) == 12 and all(any(s in a for s in stems) for a in anchors)
+    assert len(anchors) == 18 and all(any(s in a for s in stems) for a in anchors)
+    assert sum("packet_loss" in a for a in anchors) == 6
