@@ -8,6 +8,7 @@ Listening tests tab draws the MUSHRA figure, the per-input breakdown and the scr
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 import httpx
@@ -159,6 +160,29 @@ def test_mushra_page_in_the_browser(desktop, browser, app_server, library, reque
         page.wait_for_function("p => { const s = window.ratePlayer.state(); "
                                "return !s.playing || s.position > p + 0.05; }",
                                arg=after["position"])
+
+    # A loop over a marked region: [ at one point, ] 0.4 s later; playback then stays inside
+    # it and wraps around; L plays the whole sample again.
+    page.wait_for_function("() => { const p = window.ratePlayer.state().position; "
+                           "return p > 0.2 && p < 0.8; }")
+    page.keyboard.press("[")
+    start = _state(page)["loop"]["start"]
+    page.wait_for_function("s => window.ratePlayer.state().position > s + 0.4", arg=start)
+    page.keyboard.press("]")
+    loop = _state(page)["loop"]
+    assert loop["start"] == start and 0.4 <= loop["end"] - start < 1.0
+    seen = page.evaluate("""async () => {
+        const positions = [];
+        for (let k = 0; k < 60; k += 1) {
+            positions.push(window.ratePlayer.state().position);
+            await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        return positions;
+    }""")
+    assert all(loop["start"] - 0.01 <= p <= loop["end"] + 0.01 for p in seen), seen
+    assert any(b < a for a, b in itertools.pairwise(seen))  # it wrapped around
+    page.keyboard.press("l")
+    assert _state(page)["loop"] is None
 
     # Page 1 with the mouse: play each sample, click its slider where the score lies.
     given: dict[str, int] = {}
