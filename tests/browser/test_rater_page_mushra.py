@@ -140,6 +140,11 @@ def test_mushra_page_in_the_browser(desktop, browser, app_server, library, reque
     expect(stimuli).to_have_count(8)
     seen = page.content() + " ".join(requested)
     assert not any(w in seen for w in ROLE_WORDS)
+    # the open reference is fetched last, so the server's warm copy of its sound cannot make
+    # the hidden reference answer faster than the other samples
+    audio = [u for u in requested if "/audio" in u]
+    assert len(audio) == 8 and audio[-1].endswith("side=b")
+    assert not any(u.endswith("side=b") for u in audio[:-1])
     for k in range(1, 8):
         expect(_slider(page, k)).to_be_disabled()  # nothing played yet
     next_button = page.get_by_role("button", name="Save and go to the next page")

@@ -588,8 +588,11 @@
     show(heading(title), loading);
     let buffers;
     try {
-      const urls = [stimuli[0].reference_url, ...stimuli.map((s) => s.audio_url)];
-      buffers = await decodeAll(urls, (n) => { loading.textContent = `Loading the samples… ${n} of ${urls.length}`; });
+      // The open reference last: fetched first, it would make the server's copy of the same
+      // sound warm, and the hidden reference would answer faster than the other samples.
+      const urls = [...stimuli.map((s) => s.audio_url), stimuli[0].reference_url];
+      const decoded = await decodeAll(urls, (n) => { loading.textContent = `Loading the samples… ${n} of ${urls.length}`; });
+      buffers = [decoded[decoded.length - 1], ...decoded.slice(0, -1)];
     } catch (e) {
       return stop(`The samples could not be loaded (${e.message}). Please check your connection and reload the page.`, true);
     }
