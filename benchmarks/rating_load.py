@@ -57,6 +57,11 @@ PAIR_SYSTEMS = {"ab": AB_SYSTEMS, "ranking": AB_SYSTEMS, "ccr": ["unprocessed"],
 VOTES_TABLE, SESSION_COLUMN, ITEM_COLUMN = "votes", "session_id", "session_item_id"  # db.models
 
 
+def method_flag(args: argparse.Namespace) -> str:
+    """`` --method X`` for a run of another method than ACR (the command line as given)."""
+    return f" --method {args.method}" if args.method != "acr" else ""
+
+
 def describe_pair_test(spec: dict) -> str:
     """The test of a pair-family run in words, in the method's own size keys (pairs, or
     MUSHRA's listeners per page and pages)."""
@@ -151,7 +156,8 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
     return "\n".join([
         "# Rating API under load",
         "",
-        f"`python benchmarks/rating_load.py --raters {args.raters} --seconds {args.seconds:g} "
+        f"`python benchmarks/rating_load.py{method_flag(args)} --raters {args.raters} "
+        f"--seconds {args.seconds:g} "
         f"--concurrency {args.concurrency} --think-scale {args.think_scale:g} --ramp-seconds "
         f"{args.ramp_seconds:g} --seed {args.seed}` on {datetime.now():%Y-%m-%d %H:%M}, "
         f"{machine()}.",
