@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from sqlalchemy.orm import Session
 
     from db.models import ListeningTest, Rater, RatingSession, SessionItem
-    from db.store import AudioStore
+    from db.store import AudioStore, StoredAudio
     from listening_tests.quality_control import QcDecision, QcSettings
     from listening_tests.spec import ListeningTestSpec
 
@@ -94,7 +94,7 @@ class Method:
     # --- design ---------------------------------------------------------------------------
     def create_items(self, db: Session, store: AudioStore, test: ListeningTest,
                      spec: ListeningTestSpec, plan: Any, gold_clips: dict,
-                     rng: np.random.Generator, written: list[str]) -> None:
+                     rng: np.random.Generator, written: list[StoredAudio]) -> None:
         raise NotImplementedError
 
     def plan_items(self, db: Session, spec: ListeningTestSpec, problems: list[str]) -> Any:
