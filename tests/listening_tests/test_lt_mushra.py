@@ -9,12 +9,8 @@ import pytest
 from scipy import signal
 
 from listening_tests.errors import SpecError
-from listening_tests.methods.mushra import (
-    lowpass_anchor,
-    screening_reasons,
-    system_summary,
-    urgent_label,
-)
+from listening_tests.methods.mushra import lowpass_anchor, urgent_label
+from listening_tests.mushra_results import screening_reasons, system_summary
 from listening_tests.spec import ListeningTestSpec, MushraSpec
 
 SYSTEMS = ("hidden_reference", "anchor_3500", "anchor_7000", "a", "b")
@@ -120,7 +116,7 @@ def test_lowpass_anchor_removes_the_band_above_its_cutoff():
 def test_paired_comparisons_wilcoxon_with_holm():
     from scipy import stats
 
-    from listening_tests.methods.mushra import paired_comparisons
+    from listening_tests.mushra_results import paired_comparisons
 
     rng = np.random.default_rng(3)
     rows = []
@@ -171,7 +167,7 @@ def _pages(scores: dict[str, list[float]], session: str = "s") -> pd.DataFrame:
 
 
 def test_differences_from_the_hidden_reference_are_paired_by_page():
-    from listening_tests.methods.mushra import reference_differences
+    from listening_tests.mushra_results import reference_differences
 
     frame = _pages({"hidden_reference": [100, 90, 95], "anchor_3500": [20, 10, 30],
                     "b": [70, 80, 60]})
@@ -185,7 +181,7 @@ def test_differences_from_the_hidden_reference_are_paired_by_page():
 
 
 def test_implied_ranking_shares_a_rank_where_no_test_separates():
-    from listening_tests.methods.mushra import (
+    from listening_tests.mushra_results import (
         implied_ranking,
         paired_comparisons,
         system_summary,
@@ -206,7 +202,7 @@ def test_implied_ranking_shares_a_rank_where_no_test_separates():
 
 
 def test_assessor_screening_shares_match_the_decision():
-    from listening_tests.methods.mushra import assessor_screening, screening_rules
+    from listening_tests.mushra_results import assessor_screening, screening_rules
 
     frame = pd.concat([listener(10, hidden=95).assign(assessor="ok"),
                        listener(10, hidden=60).assign(assessor="bad")])
@@ -224,7 +220,8 @@ def test_degraded_anchors_keep_the_length_and_degrade(rate):
     import soundfile as sf
 
     from audio.resample import resample
-    from listening_tests.methods.mushra import DEGRADED_ANCHORS, system_summary
+    from listening_tests.methods.mushra import DEGRADED_ANCHORS
+    from listening_tests.mushra_results import system_summary
 
     x, source_rate = sf.read("demo/clips/u07_nl_48k_clean.flac", dtype="float32")
     x = resample(x, source_rate, rate)
