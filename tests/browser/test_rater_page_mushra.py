@@ -149,6 +149,7 @@ def test_mushra_page_in_the_browser(desktop, browser, app_server, library, reque
         expect(_slider(page, k)).to_be_disabled()  # nothing played yet
     next_button = page.get_by_role("button", name="Save and go to the next page")
     expect(next_button).to_be_disabled()
+    expect(page.locator("#step details.keys li").first).to_be_visible()  # keys listed
 
     # One transport: switching keeps the position (within 50 ms) and playback goes on.
     page.locator("#step .stimulus[data-stimulus='1']").click()

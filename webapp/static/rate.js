@@ -666,7 +666,9 @@
       onclick: () => savePage() }, pages.indexOf(pageNo) + 1 < pages.length || training ? 'Save and go to the next page' : 'Save and finish');
     const hint = el('p', { class: 'hint', id: 'page-hint', 'aria-live': 'polite' }, '');
     const last = Math.min(columns.length, 9);
-    const keys = el('details', { class: 'keys' }, el('summary', {}, 'Keyboard'),
+    // The keys, listed open where a keyboard is likely (a wide screen), folded on a phone.
+    const keys = el('details', { class: 'keys', open: window.matchMedia('(min-width: 48rem)').matches },
+      el('summary', {}, 'Keyboard'),
       el('ul', {},
         el('li', {}, el('kbd', {}, 'Space'), ' play or pause'),
         el('li', {}, el('kbd', {}, 'R'), ' the reference, ', el('kbd', {}, '1'), '–', el('kbd', {}, String(last)), ' a sample (playback continues where it is)'),
