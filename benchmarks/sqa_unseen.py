@@ -158,7 +158,8 @@ def objective_scores(records: list[dict], work: Path, *, compute: bool = True
 
 def write_labels(records: list[dict], work: Path) -> dict[str, Path]:
     """``train.csv`` (single votes with listener ids), ``test.csv`` (the mean of
-    ``TEST_VOTES`` votes per clip) and ``test_wav.scp``."""
+    ``TEST_VOTES`` votes per clip, whose single votes are in ``test_votes.csv``) and
+    ``test_wav.scp``."""
     rng = np.random.default_rng(SEED + 1)
     panel = Panel.draw(LISTENERS, rng)
     by_id = {r["utterance_id"]: r for r in records}
@@ -167,7 +168,9 @@ def write_labels(records: list[dict], work: Path) -> dict[str, Path]:
     test_votes = votes(test_ids, by_id, panel, TEST_VOTES, None, rng)
     train_votes = votes(train_ids, by_id, panel, None, TRAIN_VOTES, rng)
     paths = {"train": work / "train.csv", "test": work / "test.csv",
-             "scp": work / "test_wav.scp"}
+             "scp": work / "test_wav.scp", "test_votes": work / "test_votes.csv"}
+    pd.DataFrame(test_votes, columns=["utterance_id", "listener_id", "score"]).to_csv(
+        paths["test_votes"], index=False)  # the votes behind test.csv (its resolution)
     header = ["wav_path", "system_id", "sample_id", "score", "listener_id"]
     with paths["train"].open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
