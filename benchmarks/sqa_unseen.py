@@ -82,6 +82,12 @@ ROWS: dict[str, dict] = {
                    "labels": "train_metrics"},
     "mos_rows": {"label": "defaults on clip means, no listener ids (no listener model)",
                  "args": [], "labels": "train_mos"},
+    "seed1": {"label": "defaults, `--seed 1` (for the ensemble)", "args": ["--seed", "1"]},
+    "seed2": {"label": "defaults, `--seed 2` (for the ensemble)", "args": ["--seed", "2"]},
+    "system_rank": {"label": "defaults + ranking across systems (`--system-rank-weight 0.5`)",
+                    "args": ["--system-rank-weight", "0.5"]},
+    "debiased": {"label": "defaults on clip means with each listener's offset removed "
+                          "(bias-only listener model)", "args": [], "labels": "train_debiased"},
     "no_rank": {"label": "defaults without the ranking loss (`--rank-weight 0`)",
                 "args": ["--rank-weight", "0"]},
     "heads": {"label": "heads on the frozen encoder only (`--epochs 0 --head-steps 300`)",
@@ -197,7 +203,30 @@ def write_labels(records: list[dict], work: Path) -> dict[str, Path]:
         for clip, mos in clip_means.items():
             r = by_id[clip]
             w.writerow([r["wav_path"], r["system_id"], r["sample_id"], f"{mos:.4f}"])
+    paths["train_debiased"] = work / "train_debiased.csv"
+    debiased = listener_debiased(pd.DataFrame(train_votes,
+                                              columns=["clip", "listener", "vote"]))
+    with paths["train_debiased"].open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header[:4])
+        for clip, mos in debiased.items():
+            r = by_id[clip]
+            w.writerow([r["wav_path"], r["system_id"], r["sample_id"], f"{mos:.4f}"])
     return paths
+
+
+def listener_debiased(votes: pd.DataFrame, rounds: int = 50) -> pd.Series:
+    """Clip means with each listener's offset taken out: ``vote = clip + offset`` fitted by
+    alternating means (offsets centred on zero), the bias-only listener model; clipped to
+    the 1-5 scale."""
+    offset = pd.Series(0.0, index=votes["listener"].unique())
+    for _ in range(rounds):
+        clip = (votes["vote"] - offset.reindex(votes["listener"]).to_numpy()).groupby(
+            votes["clip"], sort=False).mean()
+        residual = votes["vote"] - clip.reindex(votes["clip"]).to_numpy()
+        offset = residual.groupby(votes["listener"]).mean()
+        offset -= offset.mean()
+    return clip.clip(1.0, 5.0)  # on the scale, as a label file must be
 
 
 def write_metric_labels(paths: dict[str, Path], objective: pd.DataFrame) -> Path | None:
@@ -281,50 +310,112 @@ def zero_shot_rows(objective: pd.DataFrame, paths: dict[str, Path]) -> list[dict
     return rows
 
 
-def post_hoc_rows(model_dir: Path, records: list[dict], objective: pd.DataFrame,
+def _save_row(work: Path, name: str, label: str, pred: pd.Series, test: pd.DataFrame
+              ) -> dict:
+    """A row made after training: its ``mos.scp`` under ``rows/name`` and its scores."""
+    from sqa.metrics import evaluate, write_mos_scp
+
+    folder = work / "rows" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    write_mos_scp(pred, folder / "mos.scp")
+    return {"name": name, "label": label, "train_seconds": 0.0,
+            **_flat(evaluate(pred, test))}
+
+
+def _outputs(model_dir: Path, paths: list[str], *, mc_passes: int = 0) -> np.ndarray:
+    """(clips, 1 + metric heads): the model's MOS and its metric heads (DNSMOS ...,
+    de-standardised) per clip, whole clips one at a time; with ``mc_passes``, the MOS is
+    the mean of that many passes with dropout on (Monte-Carlo dropout)."""
+    import torch
+
+    from sqa.features import log_mel
+    from sqa.predict import load_predictor
+
+    model = load_predictor(model_dir)
+    rows = []
+    torch.manual_seed(0)
+    for path in paths:
+        audio = load_audio(path)
+        feats = torch.as_tensor(log_mel(audio.samples, audio.sample_rate,
+                                        model.feature_config()))[None]
+        model.eval()
+        with torch.inference_mode():
+            out = model(feats)
+            aux = (out["aux"][0] * model.aux_std + model.aux_mean).tolist() \
+                if "aux" in out else []
+            mos = float(out["mos"][0])
+            if mc_passes:
+                for module in model.modules():
+                    if isinstance(module, torch.nn.Dropout):
+                        module.train()
+                mos = float(model(feats.repeat(mc_passes, 1, 1))["mos"].mean())
+                model.eval()
+        rows.append([mos, *aux])
+    return np.array(rows)
+
+
+def post_hoc_rows(work: Path, records: list[dict], objective: pd.DataFrame,
                   paths: dict[str, Path]) -> list[dict]:
-    """Levers applied after training, fitted on the training clips only: a linear
-    calibration of the default model to the votes' scale, and a ridge stack of it with
-    DNSMOS SIG/BAK/OVRL/P.808 and PLCMOS (inputs that cost DNSMOS's time at inference)."""
+    """Levers applied after training, fitted on the training clips only (their clip means
+    of the 1,000 votes): a linear calibration of the default model to the votes' scale;
+    ridge stacks of it with its own metric heads (free at inference) or with DNSMOS
+    SIG/BAK/OVRL/P.808 (and PLCMOS), which cost DNSMOS's time at inference; the mean of
+    the default model over 8 Monte-Carlo dropout passes; the mean of three seeds."""
     import torch
     from sklearn.linear_model import RidgeCV
 
     from sqa.label_formats import read_labels
-    from sqa.metrics import evaluate, read_mos_scp, write_mos_scp
-    from sqa.predict import load_predictor, predict_batch
+    from sqa.metrics import read_mos_scp, write_mos_scp
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(THREADS))
     test = read_labels(paths["test"])
     train_mos = pd.read_csv(paths["train_mos"])
     train_mos.index = train_mos["system_id"] + "-" + train_mos["sample_id"]
     by_id = {r["utterance_id"]: r for r in records}
     ids = {"train": list(train_mos.index), "test": list(test["utterance_id"])}
-    pred = {"test": read_mos_scp(model_dir.parent / "mos.scp").reindex(ids["test"])}
-    cache = model_dir.parent / "train_mos.scp"  # its predictions of the training clips
+    default = work / "rows" / "default"
+    cache = default / "outputs.npz"  # MOS and metric heads of every train and test clip
     if not cache.is_file():
-        audio = [load_audio(by_id[i]["wav_path"]) for i in ids["train"]]
-        write_mos_scp(pd.Series(predict_batch(load_predictor(model_dir),
-                                              [a.samples for a in audio],
-                                              [a.sample_rate for a in audio]),
-                                index=ids["train"]), cache)
-    pred["train"] = read_mos_scp(cache).reindex(ids["train"])
+        np.savez(cache, **{split: _outputs(default / "model",
+                                           [by_id[i]["wav_path"] for i in ids[split]])
+                           for split in ids})
+    heads = dict(np.load(cache))
+    pred = {split: pd.Series(heads[split][:, 0], index=ids[split]) for split in ids}
     rows = []
     slope, offset = np.polyfit(pred["train"], train_mos["score"], 1)
-    rows.append({"name": "calibrated", "label": "defaults + linear calibration on the "
-                 "training clips' MOS", "train_seconds": 0.0,
-                 **_flat(evaluate(slope * pred["test"] + offset, test))})
-    columns = ["dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808", "plcmos"]
-    if set(ids["train"]) <= set(objective.index):
-        def features(split: str) -> np.ndarray:
-            return np.column_stack([pred[split].to_numpy(),
-                                    objective.loc[ids[split], columns].to_numpy()])
+    rows.append(_save_row(work, "calibrated", "defaults + linear calibration on the "
+                          "training clips' MOS", slope * pred["test"] + offset, test))
 
-        ridge = RidgeCV(alphas=np.logspace(-2, 3, 12)).fit(features("train"),
+    def stack(name: str, label: str, columns: dict[str, np.ndarray]) -> None:
+        ridge = RidgeCV(alphas=np.logspace(-2, 3, 12)).fit(columns["train"],
                                                            train_mos["score"])
-        stacked = pd.Series(ridge.predict(features("test")), index=ids["test"])
-        rows.append({"name": "stacked", "label": "defaults stacked with DNSMOS x4 + PLCMOS "
-                     "(ridge on the training clips)", "train_seconds": 0.0,
-                     **_flat(evaluate(stacked, test))})
+        rows.append(_save_row(work, name, label, pd.Series(ridge.predict(columns["test"]),
+                                                           index=ids["test"]), test))
+
+    if heads["test"].shape[1] > 1:
+        stack("stacked_heads", "defaults stacked with the model's own metric heads (ridge on "
+              "the training clips; free at inference)", heads)
+    metrics = ["dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808"]
+    if set(ids["train"]) <= set(objective.index):
+        for name, columns, label in (
+                ("stacked_dnsmos", metrics, "DNSMOS x4"),
+                ("stacked", [*metrics, "plcmos"], "DNSMOS x4 + PLCMOS")):
+            stack(name, f"defaults stacked with {label} (ridge on the training clips)",
+                  {split: np.column_stack([pred[split].to_numpy(),
+                                           objective.loc[ids[split], columns].to_numpy()])
+                   for split in ids})
+    mc = default / "mc_dropout.scp"
+    if not mc.is_file():
+        write_mos_scp(pd.Series(_outputs(default / "model", [by_id[i]["wav_path"]
+                                                             for i in ids["test"]],
+                                         mc_passes=8)[:, 0], index=ids["test"]), mc)
+    rows.append(_save_row(work, "mc_dropout", "defaults, mean of 8 Monte-Carlo dropout "
+                          "passes", read_mos_scp(mc).reindex(ids["test"]), test))
+    seeds = [work / "rows" / n / "mos.scp" for n in ("default", "seed1", "seed2")]
+    if all(f.is_file() for f in seeds):
+        mean = sum(read_mos_scp(f).reindex(ids["test"]) for f in seeds) / len(seeds)
+        rows.append(_save_row(work, "ensemble3", "mean of the defaults with seeds 0, 1, 2 "
+                              "(3 trainings)", mean, test))
     return rows
 
 
@@ -382,8 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows.append(model_row(name, ROWS[name], paths, args.work, args.fresh))
     if "default" in args.rows.split(","):
-        rows += post_hoc_rows(args.work / "rows" / "default" / "model", records, objective,
-                              paths)
+        rows += post_hoc_rows(args.work, records, objective, paths)
     held = [s for s in SYSTEMS if s.held_out]
     q = pd.DataFrame(records)
     test = pd.read_csv(paths["test"])
