@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 import torch
@@ -201,3 +202,29 @@ def test_system_ranking_targets_are_system_means_and_train(tmp_path: Path) -> No
     result = train(config(tmp_path, labels, max_steps=40, system_rank_weight=1.0),
                    progress=False)
     assert np.mean(result["losses"][-5:]) < np.mean(result["losses"][:5])
+
+
+def test_predict_cli_averages_several_models(tmp_path: Path) -> None:
+    """``--model A --model B`` writes the mean of A's and B's scores per file."""
+    labels = labelled_set(tmp_path, clips=6)
+    train(config(tmp_path, labels, max_steps=2, out=str(tmp_path / "a")), progress=False)
+    train(config(tmp_path, labels, max_steps=6, seed=1, out=str(tmp_path / "b")),
+          progress=False)
+    audio = tmp_path / "in"
+    audio.mkdir()
+    for i, rate in enumerate((8_000, 16_000)):
+        sf.write(audio / f"x{i}.flac", speech_like(0.4, rate, seed=i), rate)
+
+    def scores(*models: str) -> pd.Series:
+        out = tmp_path / f"{'-'.join(models)}.scp"
+        args = [a for m in models for a in ("--model", str(tmp_path / m))]
+        done = subprocess.run([sys.executable, "-m", "sqa.predict", *args, "--input",
+                               str(audio), "--out", str(out)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return read_mos_scp(out)
+
+    a, b, both = scores("a"), scores("b"), scores("a", "b")
+    assert not np.allclose(a, b)
+    assert both.to_numpy() == pytest.approx(((a + b) / 2).reindex(both.index).to_numpy(),
+                                            abs=1e-5)
