@@ -21,6 +21,7 @@ from db.models import (
     ListeningTest,
     ListeningTestStatus,
     RatingSession,
+    SessionItem,
     SessionState,
 )
 from listening_tests.checks import check_kind
@@ -123,6 +124,36 @@ def require_live(head: SessionHead, now: datetime) -> None:
     if head.state == SessionState.EXPIRED.value or head.last_activity_at < idle_since:
         raise Conflict(f"this session expired after {head.abandon_after_minutes} minutes "
                        "without activity; open the test's link again to start a new session")
+
+
+@dataclass(frozen=True)
+class AudioFetch:
+    """A first fetch of an item's audio still to be noted: the session item, its session and
+    the column (``audio_fetched_at`` or, for side B of a pair, ``audio_b_fetched_at``)."""
+
+    session_item_id: int
+    session_id: int
+    column: str = "audio_fetched_at"
+
+
+def first_fetch(session_item_id: int, session_id: int, fetched: datetime | None, state: str,
+                last_activity_at: datetime, abandon_after_minutes: int, now: datetime,
+                column: str = "audio_fetched_at") -> AudioFetch | None:
+    """The fetch to note, or None when there is nothing to write: fetched before (a replay
+    or a reload), or the session is finished or abandoned."""
+    idle_since = now - timedelta(minutes=abandon_after_minutes)
+    if fetched is None and state == SessionState.IN_PROGRESS.value \
+            and last_activity_at >= idle_since:
+        return AudioFetch(session_item_id, session_id, column)
+    return None
+
+
+def note_fetch(db: Session, fetch: AudioFetch, now: datetime) -> None:
+    """Note the first fetch (once, whoever notes it first) and the session's activity."""
+    column = getattr(SessionItem, fetch.column)
+    db.execute(update(SessionItem).where(SessionItem.id == fetch.session_item_id,
+                                         column.is_(None)).values({fetch.column: now}))
+    touch(db, fetch.session_id, now)
 
 
 def touch(db: Session, session_id: int, now: datetime) -> None:

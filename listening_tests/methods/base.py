@@ -54,6 +54,9 @@ class Method:
         scale_orders: The values of the spec's ``scale_order`` (first: the default); empty
             for a method with one question.
         two_stimuli: An item plays two stimuli, both of which must be fetched before a vote.
+        target_per_item: The vote target holds per rating item (each claims its own places
+            when a session starts); False: it counts all items together, so the test's
+            starts take turns.
     """
 
     name: str = ""
@@ -67,6 +70,7 @@ class Method:
     gives_mos_labels: bool = False
     scale_orders: tuple[str, ...] = ()
     two_stimuli: bool = False
+    target_per_item: bool = True
 
     # --- spec ---------------------------------------------------------------------------
     def spec_keys(self) -> tuple[str, str]:
