@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import event  # noqa: E402
 
-from db.session import create_db_engine, make_session_factory, sqlite_url, upgrade_database  # noqa: E402,E501
+from db.session import create_db_engine, make_session_factory, sqlite_url, upgrade_database  # noqa: E402
 from db.store import AudioStore  # noqa: E402
 from library.demo import seed_demo  # noqa: E402
 from listening_tests.answers import answer_check, cast_vote  # noqa: E402

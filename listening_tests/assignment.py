@@ -153,7 +153,10 @@ def full_items(session: Session, test_id: int, item_ids: Sequence[int], target: 
         select(ListeningTestItem.id)
         .where(ListeningTestItem.id.in_(sorted(set(item_ids))),
                ListeningTestItem.role == ItemRole.RATING.value)
-        .order_by(ListeningTestItem.id).with_for_update()).all()
+        .order_by(ListeningTestItem.id)
+        # NO KEY UPDATE: the session items just inserted hold KEY SHARE locks on these rows
+        # (their foreign key), which a plain FOR UPDATE would wait for: a deadlock.
+        .with_for_update(key_share=True)).all()
     if not rating:
         return set()
     counts = item_counts(session, test_id, cutoff, rating)
