@@ -1,7 +1,8 @@
 """The state of a rating session as answers see it: found by token, locked, live or not.
 
 Writes begin by locking the row they change, so two requests for one session never
-interleave: on SQLite the first write of a transaction takes the database's write lock, so
+interleave: on PostgreSQL the read itself locks the session's row (FOR NO KEY UPDATE); on
+SQLite the first write of a transaction takes the database's write lock, so
 :func:`lock_session` and :func:`lock_head` write (a no-op update) before they read. A
 session idle for longer than its test's ``abandon_after_minutes`` is abandoned ("expired"),
 whether or not a later start has marked it so yet.
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -39,13 +40,23 @@ def lock_session(db: Session, token: str) -> RatingSession:
     Raises:
         NotFound: no session has this token.
     """
-    db.execute(update(RatingSession).where(RatingSession.token == token)
-               .values(token=RatingSession.token))
-    found = db.scalar(select(RatingSession).where(RatingSession.token == token)
+    query = select(RatingSession).where(RatingSession.token == token)
+    found = db.scalar(_locking(db, query, RatingSession, token)
                       .execution_options(populate_existing=True))
     if found is None:
         raise NotFound("there is no rating session with this link")
     return found
+
+
+def _locking(db: Session, query: Select, table: Any, token: str) -> Select:
+    """``query`` made to lock the session's row for this transaction: on PostgreSQL by the
+    query itself (FOR NO KEY UPDATE of that row alone, never the test's row it joins); on
+    SQLite by a no-op update first, which takes the database's write lock before the read."""
+    if db.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(of=table, key_share=True)
+    db.execute(update(RatingSession).where(RatingSession.token == token)
+               .values(token=RatingSession.token))
+    return query
 
 
 def find_session(db: Session, token: Any) -> RatingSession:
@@ -94,13 +105,12 @@ def lock_head(db: Session, token: str) -> SessionHead:
     Raises:
         NotFound: no session has this token.
     """
-    db.execute(update(RatingSession).where(RatingSession.token == token)
-               .values(token=RatingSession.token))
-    row = db.execute(select(RatingSession.id, RatingSession.rater_id, RatingSession.state,
-                            RatingSession.setup, RatingSession.last_activity_at,
-                            ListeningTest.status, ListeningTest.spec, ListeningTest.method)
-                     .join(ListeningTest, RatingSession.test_id == ListeningTest.id)
-                     .where(RatingSession.token == token)).first()
+    query = (select(RatingSession.id, RatingSession.rater_id, RatingSession.state,
+                    RatingSession.setup, RatingSession.last_activity_at,
+                    ListeningTest.status, ListeningTest.spec, ListeningTest.method)
+             .join(ListeningTest, RatingSession.test_id == ListeningTest.id)
+             .where(RatingSession.token == token))
+    row = db.execute(_locking(db, query, RatingSession, token)).first()
     if row is None:
         raise NotFound("there is no rating session with this link")
     pairs = row[6].get("pairs")
