@@ -244,7 +244,7 @@ def place_session(db: Session, planned: PlannedSession) -> StartedSession:
     else:
         raise Conflict("too many participants are starting at this moment; please open the "
                        "link again in a minute")
-    return StartedSession(rs.token, True, session_body(db, rs, now=now))
+    return StartedSession(rs.token, True, session_body(db, rs, now=now, new=True))
 
 
 def _new_session(db: Session, test_id: int, rater_id: int, planned: PlannedSession,
@@ -355,18 +355,19 @@ def assign_clips(db: Session, test: ListeningTest, spec: ListeningTestSpec, rate
     return picked
 
 
-def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None
-                 ) -> dict[str, Any]:
-    """What the rater's page is told about a session (docs/rating-api.md)."""
+def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None,
+                 new: bool = False) -> dict[str, Any]:
+    """What the rater's page is told about a session (docs/rating-api.md); ``new``: made in
+    this transaction, so nothing is answered yet (two reads fewer)."""
     now = now or utcnow()
     test = db.get(ListeningTest, rs.test_id)
     spec = spec_of(test)
     base = f"{API_PREFIX}/sessions/{rs.token}"
-    answered_checks = set(db.scalars(select(CheckAnswer.check_id).where(
-        CheckAnswer.session_id == rs.id)))
+    answered_checks: set[str] = set() if new else set(db.scalars(
+        select(CheckAnswer.check_id).where(CheckAnswer.session_id == rs.id)))
     method = method_of(spec.method)
     answers: dict[int, list[Answer]] = {}
-    for item_id, stimulus, scale, score, choice in db.execute(
+    for item_id, stimulus, scale, score, choice in [] if new else db.execute(
             select(Vote.session_item_id, Vote.stimulus, Vote.scale, Vote.score, Vote.choice)
             .where(Vote.session_id == rs.id).order_by(Vote.id)).all():
         answers.setdefault(item_id, []).append(Answer(scale, score, choice, stimulus))
