@@ -199,10 +199,10 @@ def test_a_start_whose_planned_clips_filled_up_meanwhile_gets_other_clips(sessio
                               now=T0).id
         open_test(db, test_id, now=T0)
     with sessions() as db:
-        late = plan_session(db, test_id, "late", now=T0)
+        late = plan_session(db, test_id, "late", now=T0, rng=np.random.default_rng(5))
     assert isinstance(late, PlannedSession)
-    with sessions.begin() as db:  # same seed and counts: the same clips as the plan above
-        first = start_session(db, test_id, "first", now=T0)
+    with sessions.begin() as db:  # same draws and counts: the same clips as the plan above
+        first = start_session(db, test_id, "first", now=T0, rng=np.random.default_rng(5))
     with sessions.begin() as db:
         placed = place_session(db, late)
     assert placed.created
