@@ -52,8 +52,28 @@ from tests.server import start_app  # noqa: E402  (after the path set-up)
 RESULTS = REPO / "benchmarks" / "results" / "rating_load.md"
 TARGET_P95_MS = 250.0
 AB_SYSTEMS = ["reference", "unprocessed"]  # the demo set's two systems
-PAIR_SYSTEMS = {"ab": AB_SYSTEMS, "ranking": AB_SYSTEMS, "ccr": ["unprocessed"]}
+PAIR_SYSTEMS = {"ab": AB_SYSTEMS, "ranking": AB_SYSTEMS, "ccr": ["unprocessed"],
+                "mushra": ["unprocessed"]}  # MUSHRA: + hidden reference and two anchors
 VOTES_TABLE, SESSION_COLUMN, ITEM_COLUMN = "votes", "session_id", "session_item_id"  # db.models
+
+
+def method_flag(args: argparse.Namespace) -> str:
+    """`` --method X`` for a run of another method than ACR (the command line as given)."""
+    return f" --method {args.method}" if args.method != "acr" else ""
+
+
+def describe_pair_test(spec: dict) -> str:
+    """The test of a pair-family run in words, in the method's own size keys (pairs, or
+    MUSHRA's listeners per page and pages)."""
+    kind = METHODS[spec["method"]]
+    per_item, per_session = kind.spec_keys()
+    unit = per_session.split("_")[0]
+    both = " (each answer fetches both sides)" if kind.two_stimuli else ""
+    return (f"{unit} comparing {', '.join(spec['pairs']['systems'])}, {spec[per_item]} "
+            f"{per_item.replace('_', ' ')}, {spec[per_session]} "
+            f"{per_session.replace('_', ' ')}{both}, {spec['training']['count']} training "
+            f"{unit}, {'gold on' if spec['gold']['count'] else 'no gold items'}, "
+            "qualification and volume checks.")
 
 
 @dataclass(frozen=True)
@@ -107,7 +127,9 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    load = ", load average {:.1f} / {:.1f} / {:.1f} at the end".format(*os.getloadavg()) \
+        if hasattr(os, "getloadavg") else ""
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}{load}"
 
 
 def pace(args: argparse.Namespace) -> str:
@@ -134,7 +156,8 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
     return "\n".join([
         "# Rating API under load",
         "",
-        f"`python benchmarks/rating_load.py --raters {args.raters} --seconds {args.seconds:g} "
+        f"`python benchmarks/rating_load.py{method_flag(args)} --raters {args.raters} "
+        f"--seconds {args.seconds:g} "
         f"--concurrency {args.concurrency} --think-scale {args.think_scale:g} --ramp-seconds "
         f"{args.ramp_seconds:g} --seed {args.seed}` on {datetime.now():%Y-%m-%d %H:%M}, "
         f"{machine()}.",
@@ -146,10 +169,7 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
          f"clips per session, {test_spec['training']['count']} training clips, gold and "
          "trapping on, qualification and volume checks (stereo and environment off: "
          "simulated raters cannot hear)." if "votes_per_clip" in test_spec else
-         f"pairs of {', '.join(test_spec['pairs']['systems'])}, {test_spec['votes_per_pair']} "
-         f"votes per pair, {test_spec['pairs_per_session']} pairs per session (each answer "
-         f"fetches both sides), {test_spec['training']['count']} training pairs, gold pairs "
-         "on, qualification and volume checks."),
+         describe_pair_test(test_spec)),
         f"{min(args.raters, args.concurrency)} raters work at once for {args.seconds:g} s "
         f"({pace(args)}); each finished rater is replaced by a new participant. Behaviour mix: "
         "the default (attentive 70%, straight-liner 10%, random 10%, trap-failer 5%, "
