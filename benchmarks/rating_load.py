@@ -220,6 +220,9 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
 CALLS = ("start session", "check audio", "check answer", "item audio", "vote", "finish")
 
 
+CPU_PARTS = ("load generator", "rating server", "PostgreSQL", "admin app")
+
+
 @dataclass(frozen=True)
 class ScaleRow:
     database: str
@@ -228,10 +231,52 @@ class ScaleRow:
     report: SimulationReport
     stored: StoredVotes
     load: str
+    cpu_seconds: dict[str, float]  # during the simulated crowd, per part (CPU_PARTS)
+
+
+def _process_table() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds of the process and of its children it has reaped)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        # after the name: state, ppid, ... utime (14th field overall), stime, cutime, cstime
+        table[int(entry.name)] = (int(fields[1]), sum(map(int, fields[11:15])) / tick)
+    return table
+
+
+def tree_cpu_seconds(root: int | None) -> float:
+    """CPU seconds used so far by process ``root`` and all its descendants, living or ended
+    (an ended one counts in its parent's reaped-children time); 0 when unknown."""
+    if root is None:
+        return 0.0
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table:
+            total += table[pid][1]
+            todo.extend(children.get(pid, []))
+    return total
+
+
+def postmaster_pid(data_dir: Path | None) -> int | None:
+    try:
+        return int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, TypeError, ValueError, IndexError):
+        return None
 
 
 def run_one(data_root: Path, database: str, db_url: str, workers: int, raters: int,
-            args: argparse.Namespace) -> ScaleRow:
+            args: argparse.Namespace, pg_data: Path | None = None) -> ScaleRow:
     """One deployment (admin app + rating server) on a fresh database, one simulated crowd."""
     from tests.rating_server import deploy
 
@@ -242,16 +287,23 @@ def run_one(data_root: Path, database: str, db_url: str, workers: int, raters: i
         spec = simulation_test_spec("load test", votes_per_clip=1000, clips_per_session=10)
         test_id = create_test(running.rating.url, running.admin.password, spec)
         load = "load average {:.1f} / {:.1f} / {:.1f} at the start".format(*os.getloadavg())
+        pids = {"rating server": running.rating.process.pid,
+                "PostgreSQL": postmaster_pid(pg_data) if database == "postgresql" else None,
+                "admin app": running.admin.process.pid}
+        before = {part: tree_cpu_seconds(pid) for part, pid in pids.items()}
+        client = time.process_time()
         # No admin password: the closing fetch of the server's QC results is not needed here
         # and, on an overloaded server, timed out and ended the whole run.
         report = run_simulation(running.rating.url, test_id, raters, raters, args.seed, None,
                                 None, duration_seconds=args.seconds,
                                 think_scale=args.think_scale, ramp_seconds=args.ramp_seconds,
                                 timeout_seconds=30.0)
+        cpu = {"load generator": time.process_time() - client}
+        cpu.update({part: tree_cpu_seconds(pid) - before[part] for part, pid in pids.items()})
         load += f", {os.getloadavg()[0]:.1f} at the end"
     finally:
         running.stop()
-    return ScaleRow(database, workers, raters, report, count_votes_at(db_url), load)
+    return ScaleRow(database, workers, raters, report, count_votes_at(db_url), load, cpu)
 
 
 def render_scale(args: argparse.Namespace, rows: list[ScaleRow]) -> str:
@@ -303,6 +355,17 @@ def render_scale(args: argparse.Namespace, rows: list[ScaleRow]) -> str:
             f"{r.votes_per_second:.1f} | {requests / max(r.wall_seconds, 1e-9):.0f} | {errors} | "
             f"{r.votes_acknowledged} | {row.stored.rows} | "
             f"{row.stored.rows - row.stored.distinct_items} | {lost} | {row.load} |")
+    lines += ["", "CPU seconds used while the crowd ran, per part, and in all as a share of the "
+              "machine's 2 cores over the run (the load generator runs in the benchmark's "
+              "process, one asyncio loop; PostgreSQL counts its server processes):", "",
+              "| database | workers | raters | " + " | ".join(CPU_PARTS) + " | all, of 2 cores |",
+              "|---|---|---|" + "---|" * (len(CPU_PARTS) + 1)]
+    for row in rows:
+        used = sum(row.cpu_seconds.values())
+        share = used / (2 * max(row.report.wall_seconds, 1e-9))
+        lines.append(f"| {row.database} | {row.workers} | {row.raters} | "
+                     + " | ".join(f"{row.cpu_seconds.get(p, 0.0):.0f}" for p in CPU_PARTS)
+                     + f" | {100 * share:.0f}% |")
     examples = {k: v for row in rows for k, v in row.report.error_examples.items()}
     if examples:
         lines += ["", "Error examples: " + "; ".join(f"{k}: {v}" for k, v in
@@ -323,12 +386,14 @@ def run_scale(args: argparse.Namespace) -> None:
             if not server:
                 cluster = pg_cluster.init_cluster(fast=False)
                 server = cluster.url()
+            pg_data = cluster.data_dir if cluster is not None else None
             for raters in args.scale_raters:
                 rows.append(run_one(Path(tmp), "sqlite", sqlite_url_for(Path(tmp), raters), 1,
                                     raters, args))
                 print(rows[-1].report.summary(), flush=True)
                 url = pg_cluster.create_database(server, f"rating_scale_{raters}")
-                rows.append(run_one(Path(tmp), "postgresql", url, args.workers, raters, args))
+                rows.append(run_one(Path(tmp), "postgresql", url, args.workers, raters, args,
+                                    pg_data))
                 print(rows[-1].report.summary(), flush=True)
                 results.write_text(render_scale(args, rows))  # partial results survive
                 time.sleep(2)

@@ -55,6 +55,9 @@ class Method:
         scale_orders: The values of the spec's ``scale_order`` (first: the default); empty
             for a method with one question.
         two_stimuli: An item plays two stimuli, both of which must be fetched before a vote.
+        target_per_item: The vote target holds per rating item (each claims its own places
+            when a session starts); False: it counts all items together, so the test's
+            starts take turns.
         timed_listening: A vote's ``elapsed_ms`` is the time its stimulus was heard, which
             must be above 0: a page that fetches every stimulus before any plays (MUSHRA)
             cannot prove listening by its fetches.
@@ -76,6 +79,7 @@ class Method:
     gives_mos_labels: bool = False
     scale_orders: tuple[str, ...] = ()
     two_stimuli: bool = False
+    target_per_item: bool = True
     timed_listening: bool = False
     score_range: tuple[float, float] | None = None
     training_default: int = 4
