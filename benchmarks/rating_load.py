@@ -52,8 +52,28 @@ from tests.server import start_app  # noqa: E402  (after the path set-up)
 RESULTS = REPO / "benchmarks" / "results" / "rating_load.md"
 TARGET_P95_MS = 250.0
 AB_SYSTEMS = ["reference", "unprocessed"]  # the demo set's two systems
-PAIR_SYSTEMS = {"ab": AB_SYSTEMS, "ranking": AB_SYSTEMS, "ccr": ["unprocessed"]}
+PAIR_SYSTEMS = {"ab": AB_SYSTEMS, "ranking": AB_SYSTEMS, "ccr": ["unprocessed"],
+                "mushra": ["unprocessed"]}  # MUSHRA: + hidden reference and two anchors
 VOTES_TABLE, SESSION_COLUMN, ITEM_COLUMN = "votes", "session_id", "session_item_id"  # db.models
+
+
+def method_flag(args: argparse.Namespace) -> str:
+    """`` --method X`` for a run of another method than ACR (the command line as given)."""
+    return f" --method {args.method}" if args.method != "acr" else ""
+
+
+def describe_pair_test(spec: dict) -> str:
+    """The test of a pair-family run in words, in the method's own size keys (pairs, or
+    MUSHRA's listeners per page and pages)."""
+    kind = METHODS[spec["method"]]
+    per_item, per_session = kind.spec_keys()
+    unit = per_session.split("_")[0]
+    both = " (each answer fetches both sides)" if kind.two_stimuli else ""
+    return (f"{unit} comparing {', '.join(spec['pairs']['systems'])}, {spec[per_item]} "
+            f"{per_item.replace('_', ' ')}, {spec[per_session]} "
+            f"{per_session.replace('_', ' ')}{both}, {spec['training']['count']} training "
+            f"{unit}, {'gold on' if spec['gold']['count'] else 'no gold items'}, "
+            "qualification and volume checks.")
 
 
 @dataclass(frozen=True)
@@ -107,7 +127,9 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    load = ", load average {:.1f} / {:.1f} / {:.1f} at the end".format(*os.getloadavg()) \
+        if hasattr(os, "getloadavg") else ""
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}{load}"
 
 
 def pace(args: argparse.Namespace) -> str:
@@ -134,7 +156,8 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
     return "\n".join([
         "# Rating API under load",
         "",
-        f"`python benchmarks/rating_load.py --raters {args.raters} --seconds {args.seconds:g} "
+        f"`python benchmarks/rating_load.py{method_flag(args)} --raters {args.raters} "
+        f"--seconds {args.seconds:g} "
         f"--concurrency {args.concurrency} --think-scale {args.think_scale:g} --ramp-seconds "
         f"{args.ramp_seconds:g} --seed {args.seed}` on {datetime.now():%Y-%m-%d %H:%M}, "
         f"{machine()}.",
@@ -146,10 +169,7 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
          f"clips per session, {test_spec['training']['count']} training clips, gold and "
          "trapping on, qualification and volume checks (stereo and environment off: "
          "simulated raters cannot hear)." if "votes_per_clip" in test_spec else
-         f"pairs of {', '.join(test_spec['pairs']['systems'])}, {test_spec['votes_per_pair']} "
-         f"votes per pair, {test_spec['pairs_per_session']} pairs per session (each answer "
-         f"fetches both sides), {test_spec['training']['count']} training pairs, gold pairs "
-         "on, qualification and volume checks."),
+         describe_pair_test(test_spec)),
         f"{min(args.raters, args.concurrency)} raters work at once for {args.seconds:g} s "
         f"({pace(args)}); each finished rater is replaced by a new participant. Behaviour mix: "
         "the default (attentive 70%, straight-liner 10%, random 10%, trap-failer 5%, "
@@ -200,6 +220,9 @@ def render(args: argparse.Namespace, report: SimulationReport, stored: StoredVot
 CALLS = ("start session", "check audio", "check answer", "item audio", "vote", "finish")
 
 
+CPU_PARTS = ("load generator", "rating server", "PostgreSQL", "admin app")
+
+
 @dataclass(frozen=True)
 class ScaleRow:
     database: str
@@ -208,10 +231,52 @@ class ScaleRow:
     report: SimulationReport
     stored: StoredVotes
     load: str
+    cpu_seconds: dict[str, float]  # during the simulated crowd, per part (CPU_PARTS)
+
+
+def _process_table() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds of the process and of its children it has reaped)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        # after the name: state, ppid, ... utime (14th field overall), stime, cutime, cstime
+        table[int(entry.name)] = (int(fields[1]), sum(map(int, fields[11:15])) / tick)
+    return table
+
+
+def tree_cpu_seconds(root: int | None) -> float:
+    """CPU seconds used so far by process ``root`` and all its descendants, living or ended
+    (an ended one counts in its parent's reaped-children time); 0 when unknown."""
+    if root is None:
+        return 0.0
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table:
+            total += table[pid][1]
+            todo.extend(children.get(pid, []))
+    return total
+
+
+def postmaster_pid(data_dir: Path | None) -> int | None:
+    try:
+        return int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, TypeError, ValueError, IndexError):
+        return None
 
 
 def run_one(data_root: Path, database: str, db_url: str, workers: int, raters: int,
-            args: argparse.Namespace) -> ScaleRow:
+            args: argparse.Namespace, pg_data: Path | None = None) -> ScaleRow:
     """One deployment (admin app + rating server) on a fresh database, one simulated crowd."""
     from tests.rating_server import deploy
 
@@ -222,16 +287,23 @@ def run_one(data_root: Path, database: str, db_url: str, workers: int, raters: i
         spec = simulation_test_spec("load test", votes_per_clip=1000, clips_per_session=10)
         test_id = create_test(running.rating.url, running.admin.password, spec)
         load = "load average {:.1f} / {:.1f} / {:.1f} at the start".format(*os.getloadavg())
+        pids = {"rating server": running.rating.process.pid,
+                "PostgreSQL": postmaster_pid(pg_data) if database == "postgresql" else None,
+                "admin app": running.admin.process.pid}
+        before = {part: tree_cpu_seconds(pid) for part, pid in pids.items()}
+        client = time.process_time()
         # No admin password: the closing fetch of the server's QC results is not needed here
         # and, on an overloaded server, timed out and ended the whole run.
         report = run_simulation(running.rating.url, test_id, raters, raters, args.seed, None,
                                 None, duration_seconds=args.seconds,
                                 think_scale=args.think_scale, ramp_seconds=args.ramp_seconds,
                                 timeout_seconds=30.0)
+        cpu = {"load generator": time.process_time() - client}
+        cpu.update({part: tree_cpu_seconds(pid) - before[part] for part, pid in pids.items()})
         load += f", {os.getloadavg()[0]:.1f} at the end"
     finally:
         running.stop()
-    return ScaleRow(database, workers, raters, report, count_votes_at(db_url), load)
+    return ScaleRow(database, workers, raters, report, count_votes_at(db_url), load, cpu)
 
 
 def render_scale(args: argparse.Namespace, rows: list[ScaleRow]) -> str:
@@ -283,6 +355,17 @@ def render_scale(args: argparse.Namespace, rows: list[ScaleRow]) -> str:
             f"{r.votes_per_second:.1f} | {requests / max(r.wall_seconds, 1e-9):.0f} | {errors} | "
             f"{r.votes_acknowledged} | {row.stored.rows} | "
             f"{row.stored.rows - row.stored.distinct_items} | {lost} | {row.load} |")
+    lines += ["", "CPU seconds used while the crowd ran, per part, and in all as a share of the "
+              "machine's 2 cores over the run (the load generator runs in the benchmark's "
+              "process, one asyncio loop; PostgreSQL counts its server processes):", "",
+              "| database | workers | raters | " + " | ".join(CPU_PARTS) + " | all, of 2 cores |",
+              "|---|---|---|" + "---|" * (len(CPU_PARTS) + 1)]
+    for row in rows:
+        used = sum(row.cpu_seconds.values())
+        share = used / (2 * max(row.report.wall_seconds, 1e-9))
+        lines.append(f"| {row.database} | {row.workers} | {row.raters} | "
+                     + " | ".join(f"{row.cpu_seconds.get(p, 0.0):.0f}" for p in CPU_PARTS)
+                     + f" | {100 * share:.0f}% |")
     examples = {k: v for row in rows for k, v in row.report.error_examples.items()}
     if examples:
         lines += ["", "Error examples: " + "; ".join(f"{k}: {v}" for k, v in
@@ -303,12 +386,14 @@ def run_scale(args: argparse.Namespace) -> None:
             if not server:
                 cluster = pg_cluster.init_cluster(fast=False)
                 server = cluster.url()
+            pg_data = cluster.data_dir if cluster is not None else None
             for raters in args.scale_raters:
                 rows.append(run_one(Path(tmp), "sqlite", sqlite_url_for(Path(tmp), raters), 1,
                                     raters, args))
                 print(rows[-1].report.summary(), flush=True)
                 url = pg_cluster.create_database(server, f"rating_scale_{raters}")
-                rows.append(run_one(Path(tmp), "postgresql", url, args.workers, raters, args))
+                rows.append(run_one(Path(tmp), "postgresql", url, args.workers, raters, args,
+                                    pg_data))
                 print(rows[-1].report.summary(), flush=True)
                 results.write_text(render_scale(args, rows))  # partial results survive
                 time.sleep(2)

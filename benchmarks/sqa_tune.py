@@ -1,7 +1,7 @@
 """Choosing the fine-tuning defaults of ``sqa.train`` on the learning-curve set.
 
     python -m benchmarks.sqa_tune VARIANT [VARIANT ...]   # run (results are kept)
-    python -m benchmarks.sqa_tune --report                 # write the table
+    python -m benchmarks.sqa_tune --post-hoc --report      # levers after training, table
 
 The tuning set is :mod:`benchmarks.sqa_learning`'s (its pool, listeners and held-out
 conditions; the 1,000-vote budget as clip means), so that :mod:`benchmarks.sqa_unseen`'s
@@ -45,7 +45,21 @@ VARIANTS: dict[str, tuple[str, dict]] = {
                 {"head_steps": 300, "epochs": 2, "val_fraction": 0.1}),
     "head_e2_lr3e4": ("heads, then 2 epochs of everything (lr 3e-4)",
                       {"head_steps": 300, "epochs": 2, "lr": 3e-4, "val_fraction": 0.1}),
+    "seed1": ("the chosen settings, seed 1 (for the ensemble)",
+              {"head_steps": 0, "epochs": 5, "val_fraction": 0.0, "seed": SEED + 1}),
+    "seed2": ("the chosen settings, seed 2 (for the ensemble)",
+              {"head_steps": 0, "epochs": 5, "val_fraction": 0.0, "seed": SEED + 2}),
 }
+#: Levers applied to the chosen variant's model after training (``--post-hoc``), as on
+#: :mod:`benchmarks.sqa_unseen`'s set: ridge stacks fitted on the training clips' MOS.
+POST_HOC: dict[str, str] = {
+    "stacked_heads": "chosen + its own metric heads (ridge on the training clips)",
+    "stacked_p808": "chosen + DNSMOS P.808 (ridge on the training clips)",
+    "stacked_dnsmos": "chosen + DNSMOS SIG/BAK/OVRL/P.808 (ridge on the training clips)",
+    "mc_dropout": "chosen, mean of 8 Monte-Carlo dropout passes",
+    "ensemble3": "mean of the chosen settings with three seeds",
+}
+CHOSEN = "full_e5_nov"
 
 
 def tuning_set() -> tuple[pd.DataFrame, object]:
@@ -79,13 +93,72 @@ def run(name: str) -> dict:
     out = WORK / f"tune_{name}_{BUDGET}"
     shutil.rmtree(out, ignore_errors=True)
     start = time.monotonic()
+    seed = settings.pop("seed", SEED)
     train(TrainConfig(labels=[str(labels)], out=str(out), init=str(SHIPPED_CHECKPOINT),
-                      seed=SEED, tau=0.25, **settings), progress=False)
+                      seed=seed, tau=0.25, **settings), progress=False)
     result = {"name": name, "budget": BUDGET, "seconds": time.monotonic() - start,
               **scores(predict_all(out, test), test)}
     with (WORK / "tune_results.jsonl").open("a", encoding="utf-8") as f:
         f.write(json.dumps(result) + "\n")
     return result
+
+
+def _dnsmos_scores(ids: list[str], wav_paths: list[str]) -> pd.DataFrame:
+    """DNSMOS SIG/BAK/OVRL/P.808 of the clips, cached in ``dnsmos4.json``."""
+    from audio.io import load_audio
+    from audio.metrics.nonintrusive import dnsmos
+
+    cache = WORK / "dnsmos4.json"
+    done = json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else {}
+    for uid, path in zip(ids, wav_paths, strict=True):
+        if uid not in done:
+            audio = load_audio(path)
+            d = dnsmos(audio.samples, sample_rate=audio.sample_rate)
+            done[uid] = {"dnsmos_ovrl": d.ovrl, "dnsmos_sig": d.sig, "dnsmos_bak": d.bak,
+                         "dnsmos_p808": d.p808}
+            cache.write_text(json.dumps(done), encoding="utf-8")
+    return pd.DataFrame.from_dict(done, orient="index").loc[ids]
+
+
+def post_hoc() -> list[dict]:
+    """The :data:`POST_HOC` rows for the chosen variant's model (train it first)."""
+    from sklearn.linear_model import RidgeCV
+
+    from benchmarks.sqa_unseen import _outputs
+    from sqa.label_formats import read_labels
+    from sqa.labels import mean_opinion
+
+    torch.set_num_threads(1)
+    test, labels = tuning_set()
+    train_mos = mean_opinion(read_labels(labels))
+    model = WORK / f"tune_{CHOSEN}_{BUDGET}"
+    split = {"train": train_mos, "test": test}
+    heads = {k: _outputs(model, list(t["wav_path"])) for k, t in split.items()}
+    dns = {k: _dnsmos_scores(list(t["utterance_id"]), list(t["wav_path"]))
+           for k, t in split.items()}
+    columns = {"stacked_heads": {k: heads[k] for k in split},
+               "stacked_p808": {k: np.column_stack([heads[k][:, 0],
+                                                    dns[k]["dnsmos_p808"]]) for k in split},
+               "stacked_dnsmos": {k: np.column_stack([heads[k][:, 0], dns[k].to_numpy()])
+                                  for k in split}}
+    rows = []
+    for name, x in columns.items():
+        ridge = RidgeCV(alphas=np.logspace(-2, 3, 12)).fit(x["train"], train_mos["mos"])
+        rows.append((name, ridge.predict(x["test"])))
+    rows.append(("mc_dropout", _outputs(model, list(test["wav_path"]), mc_passes=8)[:, 0]))
+    seeds = [WORK / f"tune_{n}_{BUDGET}" for n in (CHOSEN, "seed1", "seed2")]
+    if all((f / "model.pt").is_file() for f in seeds):
+        rows.append(("ensemble3", np.mean([predict_all(f, test).reindex(
+            test["utterance_id"]).to_numpy() for f in seeds], axis=0)))
+    results = []
+    for name, values in rows:
+        pred = pd.Series(values, index=test["utterance_id"].to_numpy())
+        results.append({"name": name, "budget": BUDGET, "seconds": 0.0,
+                        **scores(pred, test)})
+    with (WORK / "tune_results.jsonl").open("a", encoding="utf-8") as f:
+        for r in results:
+            f.write(json.dumps(r) + "\n")
+    return results
 
 
 def report() -> str:
@@ -100,7 +173,7 @@ def report() -> str:
              "shared 2-core machine (load average 10-23), so the seconds are pessimistic.",
              "", "| variant | utt LCC | utt SRCC | sys LCC | sys SRCC | train s |",
              "|---|---|---|---|---|---|"]
-    for name, (label, _) in VARIANTS.items():
+    for name, label in [*((n, v[0]) for n, v in VARIANTS.items()), *POST_HOC.items()]:
         if name in found:
             r = found[name]
             lines.append(f"| {label} | {r['utt_LCC']:.3f} | {r['utt_SRCC']:.3f} | "
@@ -115,12 +188,17 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("variants", nargs="*", help=", ".join(VARIANTS))
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--post-hoc", action="store_true",
+                        help="score the levers applied after training (POST_HOC)")
     args = parser.parse_args(argv)
     unknown = [n for n in args.variants if n not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}")
     for name in args.variants:
         print(json.dumps(run(name)), file=sys.stderr)
+    if args.post_hoc:
+        for row in post_hoc():
+            print(json.dumps(row), file=sys.stderr)
     if args.report:
         print(report())
     return 0

@@ -233,8 +233,9 @@ class QcStatus(enum.StrEnum):
 class ListeningTest(Base):
     """A crowd listening test: its frozen design (the validated spec) and its status.
 
-    ``sessions_started`` counts the sessions ever created; start-up of a session increments
-    it first, which also serialises concurrent starts (the row lock is the assignment lock).
+    ``sessions_started`` is no longer counted (a counter on the test's row made every session
+    start wait for the one before); a start that must take turns with the others of its test
+    still locks this row by a no-op update of it.
     """
 
     __tablename__ = "listening_tests"

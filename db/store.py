@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import soundfile as sf
@@ -20,13 +22,36 @@ import soundfile as sf
 _FULL_SCALE_24 = 2 ** 23
 
 
+#: How far a writer that finds its file already stored moves the file's mtime: the claim
+#: that tells a failing first writer to leave the file alone (a whole second, so the change
+#: survives file systems with coarse timestamps, shared storage included).
+_CLAIM_NS = 1_000_000_000
+
+
 @dataclass(frozen=True)
 class StoredAudio:
-    """Where a waveform lives and whether this call wrote it."""
+    """Where a waveform lives and whether this call wrote it.
+
+    ``token`` is the file's inode and mtime (ns) as this call left them, set only when this
+    call wrote the file: :meth:`AudioStore.discard` removes the file only while both still
+    match, i.e. no other writer has stored the same audio since. (The inode tells apart two
+    writers whose files got the same mtime: file times tick in milliseconds.)
+    """
 
     sha256: str
     path: Path
     created: bool
+    token: tuple[int, int] | None = None
+
+
+class WrittenFile(Protocol):
+    """Anything that names a stored file and the write token of the call that wrote it."""
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def token(self) -> tuple[int, int] | None: ...
 
 
 #: Frames quantised at a time, so a long clip never needs a float64 copy of itself.
@@ -51,6 +76,28 @@ def _pcm_sha256(pcm: np.ndarray, sample_rate: int) -> str:
     return digest.hexdigest()
 
 
+def _link_if_absent(tmp: str, path: Path) -> bool:
+    """Give the written file its address unless one is there already (False then)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: a plain rename (last one wins)
+        os.replace(tmp, path)
+    return True
+
+
+def _claim(path: Path) -> bool:
+    """Mark an already stored file as wanted by one more writer; False if it is absent
+    (never written, or just discarded: the caller then writes it again)."""
+    try:
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + _CLAIM_NS))
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def audio_sha256(samples: np.ndarray, sample_rate: int) -> str:
     """The address of a waveform: SHA-256 of its rate, channel count and 24-bit samples."""
     return _pcm_sha256(quantise_pcm24(samples), sample_rate)
@@ -70,13 +117,15 @@ class AudioStore:
     def put(self, samples: np.ndarray, sample_rate: int) -> StoredAudio:
         """Store a waveform unless the same one is already there.
 
-        The file appears atomically (written to a temporary name, then renamed), so a
-        crash never leaves a half-written clip under a valid address.
+        The file appears atomically (written to a temporary name, then linked to its
+        address), so a crash never leaves a half-written clip under a valid address; the
+        link never replaces a file, so of two writers racing to store the same audio one
+        writes it and the other claims it.
         """
         pcm = quantise_pcm24(samples)
         sha = _pcm_sha256(pcm, sample_rate)
         path = self.path_for(sha)
-        if path.exists():
+        if _claim(path):
             return StoredAudio(sha, path, created=False)
         path.parent.mkdir(parents=True, exist_ok=True)
         pcm *= 256  # int32 input to a PCM_24 file: libsndfile keeps the top 24 bits
@@ -85,11 +134,16 @@ class AudioStore:
         try:
             with os.fdopen(fd, "wb") as handle:
                 sf.write(handle, data, sample_rate, format="FLAC", subtype="PCM_24")
-            os.replace(tmp, path)
-        except BaseException:
+            written = os.stat(tmp)
+            created = _link_if_absent(tmp, path)
+        finally:
             Path(tmp).unlink(missing_ok=True)
-            raise
-        return StoredAudio(sha, path, created=True)
+        if not created:
+            if _claim(path):
+                return StoredAudio(sha, path, created=False)
+            return self.put(samples, sample_rate)  # discarded in between: write it again
+        return StoredAudio(sha, path, created=True,
+                           token=(written.st_ino, written.st_mtime_ns))
 
     def read(self, sha256: str) -> tuple[np.ndarray, int]:
         """The stored waveform as float32 (time last) and its rate."""
@@ -100,9 +154,30 @@ class AudioStore:
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()
 
-    def discard(self, sha256: str) -> None:
-        """Remove a file written by a transaction that then failed."""
-        self.path_for(sha256).unlink(missing_ok=True)
+    def discard(self, written: WrittenFile) -> bool:
+        """Remove a file written by a transaction that then failed, unless another writer
+        stored the same audio meanwhile (its row may be committed); True if removed.
+
+        The file is first renamed out of its address, so a writer that comes after finds
+        no file and writes its own; the token is checked on the renamed file, and a file
+        claimed before the rename goes back. Safe across processes sharing the store.
+        """
+        if written.token is None:
+            return False
+        path = self.path_for(written.sha256)
+        aside = path.with_name(f".discard-{uuid.uuid4().hex}-{path.name}")
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return False
+        found = os.stat(aside)
+        if (found.st_ino, found.st_mtime_ns) == written.token:
+            aside.unlink()
+            return True
+        # Claimed: put it back, over any file a new writer made meanwhile (same content), so
+        # that writer's own discard, finding our file, keeps it too.
+        os.replace(aside, path)
+        return False
 
     def count(self) -> int:
         """Number of stored files (for tests and the health page)."""

@@ -118,6 +118,7 @@ class StoredClip:
     peak_dbfs: float
     rms_dbfs: float
     created: bool  # this call wrote the file (remove it if its row is never committed)
+    token: tuple[int, int] | None = None  # the write's token for AudioStore.discard
 
 
 def store_clip(store: AudioStore, audio: Audio, *, name: str) -> StoredClip:
@@ -132,7 +133,7 @@ def store_clip(store: AudioStore, audio: Audio, *, name: str) -> StoredClip:
     peak, rms = level_dbfs(audio.samples)
     return StoredClip(stored.sha256, audio.sample_rate, audio.num_frames,
                       audio.duration_seconds, audio.source_channels, audio.source_format,
-                      peak, rms, stored.created)
+                      peak, rms, stored.created, stored.token)
 
 
 def insert_clip(session: Session, stored: StoredClip, *, name: str,
@@ -189,8 +190,7 @@ def add_clip(session: Session, store: AudioStore, audio: Audio, *, name: str,
                            system=system, parent_clip_id=parent_clip_id,
                            reference_clip_id=reference_clip_id, condition=condition)
     except BaseException:
-        if stored.created:
-            store.discard(stored.sha256)
+        store.discard(stored)
         raise
 
 

@@ -140,8 +140,7 @@ def import_in_batches(begin: Callable[[], AbstractContextManager[Session]],
                 ready = []
     except BaseException:
         for entry in ready:
-            if entry.stored.created:
-                store.discard(entry.stored.sha256)
+            store.discard(entry.stored)
         raise
     return report
 
@@ -176,7 +175,7 @@ def _write_rows(begin: Callable[[], AbstractContextManager[Session]], store: Aud
     kept = {entry.stored.sha256 for entry, _, _ in added}
     for entry in refused:
         if entry.stored.created and entry.stored.sha256 not in kept:
-            store.discard(entry.stored.sha256)
+            store.discard(entry.stored)
     for entry, clip_id, created in added:
         (report.added if created else report.duplicates).append(entry.name)
         report.clip_ids.append(clip_id)

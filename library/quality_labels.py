@@ -246,8 +246,7 @@ def import_label_set(begin: Callable[[], AbstractContextManager[Session]], store
                 return _insert_rows(session, table, name, folder, stored)
         except BaseException:
             for clip in stored.values():
-                if clip.created:
-                    store.discard(clip.sha256)
+                store.discard(clip)
             raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -297,8 +296,7 @@ def _store_audio(store: AudioStore, table: LabelTable, folder: Path,
 
 def _discard(store: AudioStore, stored: dict[str, StoredClip]) -> None:
     for clip in stored.values():
-        if clip.created:
-            store.discard(clip.sha256)
+        store.discard(clip)
 
 
 def _insert_rows(session: Session, table: LabelTable, name: str, folder: Path,

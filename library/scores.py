@@ -5,16 +5,16 @@ enhanced outputs inherit from their input); without one they are NaN with the re
 clean reference", and nothing is stored. A metric that fails on a clip is stored with its
 error, so the gap is explained and not retried on every view.
 
-:func:`submit_scores` scores on a small pool of threads, one per core, so that a page can
-show each score as it arrives and one clip's Python-bound metrics (MCD, PESQ, ESTOI) run
-while another clip's DNSMOS windows run in native code.
+:func:`submit_scores` scores on a small pool of threads, so that a page can show each score as
+it arrives; the metrics themselves run on worker processes, one per core
+(:mod:`audio.metrics.workers`), where one clip's Python-bound metrics (MCD, PESQ, ESTOI) never
+wait for another's GIL.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from audio.metrics import DEFAULT_METRICS, METRICS, score_clip
+from audio.metrics import DEFAULT_METRICS, METRICS
+from audio.metrics.workers import score_clip_in_workers, worker_count
 from db.models import ObjectiveScore
 from db.store import AudioStore
 from library.clips import get_clip
@@ -78,7 +79,7 @@ def ensure_scores(sessions: sessionmaker[Session], store: AudioStore, clip_id: i
     if to_compute:
         samples, rate = store.read(sha)
         reference = store.read(reference_sha)[0] if reference_sha else None
-        computed = score_clip(samples, rate, reference, to_compute)
+        computed = score_clip_in_workers(samples, rate, reference, to_compute)
         values.update(computed.values)
         errors.update(computed.errors)
         seconds = computed.seconds
@@ -89,8 +90,9 @@ def ensure_scores(sessions: sessionmaker[Session], store: AudioStore, clip_id: i
 
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
-                              thread_name_prefix="scores")
+    """Clips in flight: two per worker process, so that a worker always has the next task
+    while a thread reads audio or writes scores."""
+    return ThreadPoolExecutor(max_workers=2 * worker_count(), thread_name_prefix="scores")
 
 
 def submit_scores(sessions: sessionmaker[Session], store: AudioStore, clip_id: int,

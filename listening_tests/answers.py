@@ -94,6 +94,8 @@ def cast_vote(db: Session, token: Any, item: Any, *, score: Any, played_to_end: 
         played_to_end: Must be True: the page only allows a rating after the clip ended.
         elapsed_ms: Milliseconds the rater spent on the item (>= 0); quality control
             compares it with the clip's duration (a pair: both clips' durations summed).
+            A method with ``timed_listening`` (MUSHRA) reads it as the time the stimulus
+            was heard and refuses 0.
         choice: A/B and ranking: "A", "B" or "none" (where the test allows it).
         scores: A method with several scales (P.835): ``{scale: score}`` for each of them,
             stored as one row per scale.
@@ -124,7 +126,7 @@ def cast_vote(db: Session, token: Any, item: Any, *, score: Any, played_to_end: 
     given = method.read_answer({"score": score, "choice": choice, "scores": scores},
                                head.no_preference)
     elapsed = _elapsed(elapsed_ms)
-    if played_to_end is not True:
+    if played_to_end is not True or (method.timed_listening and elapsed == 0):
         raise Invalid(method.play_first_message())
     previous = [Answer(scale, prev_score, prev_choice, stimulus)
                 for stimulus, scale, prev_score, prev_choice in db.execute(

@@ -98,31 +98,70 @@ def abandon_cutoff(now: datetime, abandon_after_minutes: int) -> datetime:
 def expire_abandoned(session: Session, test_id: int, cutoff: datetime) -> int:
     """Mark the test's in-progress sessions idle since before ``cutoff`` as expired.
 
+    Sessions another start is expiring at this moment (PostgreSQL: row locked) are skipped,
+    not waited for: that start marks them, and :func:`item_counts` leaves an idle session's
+    items out whether or not it is marked yet, so nothing waits and nothing is released twice.
+
     Returns:
         How many sessions were expired.
     """
+    idle = (select(RatingSession.id)
+            .where(RatingSession.test_id == test_id,
+                   RatingSession.state == SessionState.IN_PROGRESS.value,
+                   RatingSession.last_activity_at < cutoff)
+            .with_for_update(skip_locked=True))
     result = session.execute(
         update(RatingSession)
-        .where(RatingSession.test_id == test_id,
-               RatingSession.state == SessionState.IN_PROGRESS.value,
-               RatingSession.last_activity_at < cutoff)
+        .where(RatingSession.id.in_(idle.scalar_subquery()),
+               RatingSession.state == SessionState.IN_PROGRESS.value)
         .values(state=SessionState.EXPIRED.value))
     return int(result.rowcount or 0)
 
 
-def item_counts(session: Session, test_id: int, cutoff: datetime) -> dict[int, int]:
-    """Per test item: placements in live sessions plus in accepted submitted sessions."""
+def item_counts(session: Session, test_id: int, cutoff: datetime,
+                items: Sequence[int] | None = None) -> dict[int, int]:
+    """Per test item (all, or only ``items``): placements in live sessions plus in accepted
+    submitted sessions."""
     counting = or_(
         and_(RatingSession.state == SessionState.IN_PROGRESS.value,
              RatingSession.last_activity_at >= cutoff),
         and_(RatingSession.state == SessionState.SUBMITTED.value,
              RatingSession.qc_status == QcStatus.ACCEPTED.value))
-    rows = session.execute(
-        select(SessionItem.test_item_id, func.count(SessionItem.id))
-        .join(RatingSession, SessionItem.session_id == RatingSession.id)
-        .where(RatingSession.test_id == test_id, counting)
-        .group_by(SessionItem.test_item_id)).all()
-    return {int(item_id): int(n) for item_id, n in rows}
+    query = (select(SessionItem.test_item_id, func.count(SessionItem.id))
+             .join(RatingSession, SessionItem.session_id == RatingSession.id)
+             .where(RatingSession.test_id == test_id, counting)
+             .group_by(SessionItem.test_item_id))
+    if items is not None:
+        query = query.where(SessionItem.test_item_id.in_(list(items)))
+    return {int(item_id): int(n) for item_id, n in session.execute(query).all()}
+
+
+def full_items(session: Session, test_id: int, item_ids: Sequence[int], target: int,
+               cutoff: datetime, *, placed: bool) -> set[int]:
+    """The rating items among ``item_ids`` that have no place left for this session.
+
+    Their rows are locked first (PostgreSQL; in id order, so two starts never deadlock) and
+    counted after the lock, so every placement committed before is seen and a start that
+    places an item holds its lock until it commits: starts of one test wait for each other
+    only where they share a clip, and only while the later one counts. ``placed``: this
+    transaction has already placed each of them (its own placement is in the count).
+    Gold, trapping and training items have no target and are never locked.
+    """
+    if not item_ids:
+        return set()
+    rating = session.scalars(
+        select(ListeningTestItem.id)
+        .where(ListeningTestItem.id.in_(sorted(set(item_ids))),
+               ListeningTestItem.role == ItemRole.RATING.value)
+        .order_by(ListeningTestItem.id)
+        # NO KEY UPDATE: the session items just inserted hold KEY SHARE locks on these rows
+        # (their foreign key), which a plain FOR UPDATE would wait for: a deadlock.
+        .with_for_update(key_share=True)).all()
+    if not rating:
+        return set()
+    counts = item_counts(session, test_id, cutoff, rating)
+    places = target + 1 if placed else target
+    return {item_id for item_id in rating if counts.get(item_id, 0) >= places}
 
 
 def load_candidates(session: Session, test_id: int, role: ItemRole,

@@ -24,7 +24,7 @@ from db.models import (
     System,
     SystemKind,
 )
-from db.store import AudioStore
+from db.store import AudioStore, StoredAudio
 from listening_tests.spec import ClipSelection, GoldSpec
 
 
@@ -213,14 +213,14 @@ def check_gold_ids(session: Session, gold: GoldSpec, problems: list[str]) -> dic
 
 def add_generated_clip(session: Session, store: AudioStore, samples: np.ndarray,
                        sample_rate: int, *, name: str, parent: Clip,
-                       condition: dict[str, Any], written: list[str]) -> Clip:
+                       condition: dict[str, Any], written: list[StoredAudio]) -> Clip:
     """Store a waveform made for a test as a clip of origin "generated" (or find the same
-    audio already stored). The sha of a newly written file is appended to ``written`` so a
-    caller whose transaction fails can remove it."""
+    audio already stored). A newly written file is appended to ``written`` so a caller
+    whose transaction fails can discard it."""
     samples = np.asarray(samples, dtype=np.float32)
     stored = store.put(samples, sample_rate)
     if stored.created:
-        written.append(stored.sha256)
+        written.append(stored)
     clip = session.scalar(select(Clip).where(Clip.sha256 == stored.sha256))
     if clip is not None:
         return clip

@@ -29,7 +29,7 @@ from db.models import (
     RatingSession,
     utcnow,
 )
-from db.store import AudioStore
+from db.store import AudioStore, StoredAudio
 from listening_tests.catalog import (
     RatingClip,
     add_generated_clip,
@@ -168,13 +168,13 @@ def create_test(db: Session, store: AudioStore,
                          created_at=now or utcnow())
     db.add(test)
     db.flush()
-    written: list[str] = []
+    written: list[StoredAudio] = []
     try:
         method.create_items(db, store, test, spec, plan, gold_clips,
                             np.random.default_rng([seed, 0]), written)
     except BaseException:
-        for sha in written:
-            store.discard(sha)
+        for file in written:
+            store.discard(file)
         raise
     return get_test(db, test.id)
 
@@ -204,7 +204,7 @@ def _add_pair_problems(db: Session, data: Any, problems: list[str]) -> None:
 def add_clip_items(db: Session, store: AudioStore, test: ListeningTest,
                    spec: ListeningTestSpec, rating: list[RatingClip],
                    gold_clips: dict[int, Clip], rng: np.random.Generator,
-                   written: list[str]) -> None:
+                   written: list[StoredAudio]) -> None:
     """The items of a single-clip test: rating clips, gold (clean references expected 5,
     heavily degraded ones expected 1), trapping clips and training clips, kept apart."""
     def item(clip_id: int, role: ItemRole, condition: str, sample_id: str,

@@ -12,12 +12,12 @@ Which clip plays as A is drawn per session item at session start and stored
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -28,12 +28,11 @@ from db.models import (
     Rater,
     RatingSession,
     SessionItem,
-    SessionState,
 )
 from db.store import AudioStore
 from listening_tests import assignment
 from listening_tests.errors import Conflict, Invalid, NotFound
-from listening_tests.session_state import find_session, touch
+from listening_tests.session_state import AudioFetch, find_session, first_fetch
 from listening_tests.spec import ListeningTestSpec
 
 CCR_SCALE = ({"value": -3, "label": "Much worse"}, {"value": -2, "label": "Worse"},
@@ -147,8 +146,9 @@ def item_entry(si: SessionItem, base: str, spec: ListeningTestSpec, *,
 
 
 def pair_audio(db: Session, store: AudioStore, token: Any, item: Any, side: Any, *,
-               now: datetime) -> Path:
-    """The file of one side of a pair item, noting the first fetch of side A or B.
+               now: datetime) -> tuple[Path, AudioFetch | None]:
+    """The file of one side of a pair item, and the first fetch of side A or B still to be
+    noted (:func:`session_state.note_fetch`), or None; reads only.
 
     Raises:
         NotFound: unknown token, no such item, or no original for this pair.
@@ -169,6 +169,7 @@ def pair_audio(db: Session, store: AudioStore, token: Any, item: Any, side: Any,
     first, second = test_item.clip_id, test_item.pair_clip_id
     if si.swapped:
         first, second = second, first
+    fetch = None
     if side == "original":
         clip_id = _original(db, test_item)
         if clip_id is None or not (spec.get("pairs") or {}).get("show_original"):
@@ -176,14 +177,9 @@ def pair_audio(db: Session, store: AudioStore, token: Any, item: Any, side: Any,
     else:
         clip_id = first if side == "a" else second
         column = "audio_fetched_at" if side == "a" else "audio_b_fetched_at"
-        idle_since = now - timedelta(minutes=int(spec["abandon_after_minutes"]))
-        if getattr(si, column) is None and rs.state == SessionState.IN_PROGRESS.value \
-                and rs.last_activity_at >= idle_since:
-            db.execute(update(SessionItem).where(SessionItem.id == si.id,
-                                                 getattr(SessionItem, column).is_(None))
-                       .values({column: now}))
-            touch(db, rs.id, now)
-    return store.path_for(db.get(Clip, clip_id).sha256)
+        fetch = first_fetch(si.id, rs.id, getattr(si, column), rs.state, rs.last_activity_at,
+                            int(spec["abandon_after_minutes"]), now, column)
+    return store.path_for(db.get(Clip, clip_id).sha256), fetch
 
 
 def _original(db: Session, item: ListeningTestItem) -> int | None:

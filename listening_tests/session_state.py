@@ -1,7 +1,8 @@
 """The state of a rating session as answers see it: found by token, locked, live or not.
 
 Writes begin by locking the row they change, so two requests for one session never
-interleave: on SQLite the first write of a transaction takes the database's write lock, so
+interleave: on PostgreSQL the read itself locks the session's row (FOR NO KEY UPDATE); on
+SQLite the first write of a transaction takes the database's write lock, so
 :func:`lock_session` and :func:`lock_head` write (a no-op update) before they read. A
 session idle for longer than its test's ``abandon_after_minutes`` is abandoned ("expired"),
 whether or not a later start has marked it so yet.
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -21,6 +22,7 @@ from db.models import (
     ListeningTest,
     ListeningTestStatus,
     RatingSession,
+    SessionItem,
     SessionState,
 )
 from listening_tests.checks import check_kind
@@ -38,13 +40,23 @@ def lock_session(db: Session, token: str) -> RatingSession:
     Raises:
         NotFound: no session has this token.
     """
-    db.execute(update(RatingSession).where(RatingSession.token == token)
-               .values(token=RatingSession.token))
-    found = db.scalar(select(RatingSession).where(RatingSession.token == token)
+    query = select(RatingSession).where(RatingSession.token == token)
+    found = db.scalar(_locking(db, query, RatingSession, token)
                       .execution_options(populate_existing=True))
     if found is None:
         raise NotFound("there is no rating session with this link")
     return found
+
+
+def _locking(db: Session, query: Select, table: Any, token: str) -> Select:
+    """``query`` made to lock the session's row for this transaction: on PostgreSQL by the
+    query itself (FOR NO KEY UPDATE of that row alone, never the test's row it joins); on
+    SQLite by a no-op update first, which takes the database's write lock before the read."""
+    if db.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(of=table, key_share=True)
+    db.execute(update(RatingSession).where(RatingSession.token == token)
+               .values(token=RatingSession.token))
+    return query
 
 
 def find_session(db: Session, token: Any) -> RatingSession:
@@ -93,13 +105,12 @@ def lock_head(db: Session, token: str) -> SessionHead:
     Raises:
         NotFound: no session has this token.
     """
-    db.execute(update(RatingSession).where(RatingSession.token == token)
-               .values(token=RatingSession.token))
-    row = db.execute(select(RatingSession.id, RatingSession.rater_id, RatingSession.state,
-                            RatingSession.setup, RatingSession.last_activity_at,
-                            ListeningTest.status, ListeningTest.spec, ListeningTest.method)
-                     .join(ListeningTest, RatingSession.test_id == ListeningTest.id)
-                     .where(RatingSession.token == token)).first()
+    query = (select(RatingSession.id, RatingSession.rater_id, RatingSession.state,
+                    RatingSession.setup, RatingSession.last_activity_at,
+                    ListeningTest.status, ListeningTest.spec, ListeningTest.method)
+             .join(ListeningTest, RatingSession.test_id == ListeningTest.id)
+             .where(RatingSession.token == token))
+    row = db.execute(_locking(db, query, RatingSession, token)).first()
     if row is None:
         raise NotFound("there is no rating session with this link")
     pairs = row[6].get("pairs")
@@ -123,6 +134,36 @@ def require_live(head: SessionHead, now: datetime) -> None:
     if head.state == SessionState.EXPIRED.value or head.last_activity_at < idle_since:
         raise Conflict(f"this session expired after {head.abandon_after_minutes} minutes "
                        "without activity; open the test's link again to start a new session")
+
+
+@dataclass(frozen=True)
+class AudioFetch:
+    """A first fetch of an item's audio still to be noted: the session item, its session and
+    the column (``audio_fetched_at`` or, for side B of a pair, ``audio_b_fetched_at``)."""
+
+    session_item_id: int
+    session_id: int
+    column: str = "audio_fetched_at"
+
+
+def first_fetch(session_item_id: int, session_id: int, fetched: datetime | None, state: str,
+                last_activity_at: datetime, abandon_after_minutes: int, now: datetime,
+                column: str = "audio_fetched_at") -> AudioFetch | None:
+    """The fetch to note, or None when there is nothing to write: fetched before (a replay
+    or a reload), or the session is finished or abandoned."""
+    idle_since = now - timedelta(minutes=abandon_after_minutes)
+    if fetched is None and state == SessionState.IN_PROGRESS.value \
+            and last_activity_at >= idle_since:
+        return AudioFetch(session_item_id, session_id, column)
+    return None
+
+
+def note_fetch(db: Session, fetch: AudioFetch, now: datetime) -> None:
+    """Note the first fetch (once, whoever notes it first) and the session's activity."""
+    column = getattr(SessionItem, fetch.column)
+    db.execute(update(SessionItem).where(SessionItem.id == fetch.session_item_id,
+                                         column.is_(None)).values({fetch.column: now}))
+    touch(db, fetch.session_id, now)
 
 
 def touch(db: Session, session_id: int, now: datetime) -> None:

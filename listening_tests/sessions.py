@@ -2,8 +2,10 @@
 
 A session is reached by its token alone: a reload, or a new browser with the same link,
 resumes it at the first unanswered item because everything the page needs comes from the
-database. A start locks its test's row first (see :mod:`listening_tests.session_state` for
-the sessions' locks), so two starts in one test never over-assign.
+database. A start chooses its clips from counts read without a lock, then claims them: each
+rating clip's row is locked and its places counted before the commit (see
+:func:`place_session`), so two starts never over-assign a clip and starts that share no clip
+never wait for each other (see :mod:`listening_tests.session_state` for the sessions' locks).
 
 Services take the caller's SQLAlchemy session, never commit, and take ``now`` (naive UTC).
 """
@@ -17,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -39,7 +43,14 @@ from listening_tests import assignment, checks, pair_sessions
 from listening_tests.design import load_test, spec_of
 from listening_tests.errors import Conflict, Invalid, NotFound
 from listening_tests.methods import Answer, method_of
-from listening_tests.session_state import CLOSED_MESSAGE, find_session, status_of, touch
+from listening_tests.session_state import (
+    CLOSED_MESSAGE,
+    AudioFetch,
+    find_session,
+    first_fetch,
+    note_fetch,
+    status_of,
+)
 from listening_tests.spec import ListeningTestSpec
 
 API_PREFIX = "/api"
@@ -95,10 +106,27 @@ def check_participant_id(participant_id: Any) -> str:
     return value
 
 
+@dataclass
+class PlannedSession:
+    """What a new session will hold, chosen from counts read without any lock
+    (:func:`plan_session`); :func:`place_session` claims the places and stores it."""
+
+    test_id: int
+    participant: str
+    now: datetime
+    rng: np.random.Generator
+    setup: dict[str, Any]
+    training: list[int]
+    items: list[int]
+
+
 def start_session(db: Session, test_id: int, participant_id: Any, *,
                   now: datetime | None = None,
                   rng: np.random.Generator | None = None) -> StartedSession:
     """Give a participant a session: their unfinished one, or a new one with clips assigned.
+
+    :func:`plan_session` then :func:`place_session` in one transaction; the API runs the
+    plan in a read-only transaction and only the placing in a write one.
 
     Args:
         db: The caller's transaction.
@@ -106,7 +134,7 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
         participant_id: The platform's id (PROLIFIC_PID or any id), 1-200 printable chars.
         now: The time (naive UTC); the clock when None.
         rng: Source of the assignment's tie-breaks, the order and the check draws; by default
-            seeded from the test's seed and its session count (deterministic).
+            seeded from the test's seed and its number of sessions (deterministic).
 
     Raises:
         Invalid: a malformed participant id.
@@ -114,68 +142,176 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
         Conflict: the test is a draft or closed, the participant has taken as many sessions
             as the test allows, or no clip is left for them.
     """
+    planned = plan_session(db, test_id, participant_id, now=now, rng=rng)
+    if isinstance(planned, StartedSession):
+        return planned
+    return place_session(db, planned)
+
+
+def plan_session(db: Session, test_id: int, participant_id: Any, *,
+                 now: datetime | None = None, rng: np.random.Generator | None = None
+                 ) -> StartedSession | PlannedSession:
+    """Read-only first half of a start: the participant's live session (resumed as it is),
+    or the items, order and checks of a new one, chosen from the counts as they are now.
+
+    Raises:
+        as :func:`start_session`.
+    """
     now = now or utcnow()
     participant = check_participant_id(participant_id)
-    resumed = _live_session(db, load_test(db, test_id), participant, now)
-    if resumed is not None:  # a reload or a second browser: no lock needed to read
-        return StartedSession(resumed.token, False, session_body(db, resumed, now=now))
-    lock_test_for_start(db, test_id)
-    test = db.get(ListeningTest, test_id, populate_existing=True)
-    if test.status == ListeningTestStatus.DRAFT.value:
-        raise Conflict("this test is not open yet; thank you for your interest")
-    if test.status == ListeningTestStatus.CLOSED.value:
-        raise Conflict(CLOSED_MESSAGE)
+    test = load_test(db, test_id)
+    _require_open(test)
     spec = spec_of(test)
+    resumed = _live_session(db, test, participant, now)
+    if resumed is not None:  # a reload or a second browser
+        return StartedSession(resumed.token, False, session_body(db, resumed, now=now))
     rater = db.scalar(select(Rater).where(Rater.test_id == test_id,
                                           Rater.external_id == participant))
-    if rater is None:
-        rater = Rater(test_id=test_id, external_id=participant, created_at=now)
-        db.add(rater)
-        db.flush()
+    submitted = [] if rater is None else _submitted_finish_times(db, rater.id)
+    _require_sessions_left(spec, len(submitted))
+    rng = rng or np.random.default_rng([test.seed, _sessions_made(db, test_id) + 1])
     cutoff = assignment.abandon_cutoff(now, spec.abandon_after_minutes)
-    assignment.expire_abandoned(db, test_id, cutoff)
+    chooser = rater if rater is not None else Rater(test_id=test_id, external_id=participant)
+    items = method_of(spec.method).assign(db, test, spec, chooser, rng, cutoff)
+    retrain_after = timedelta(minutes=spec.training.retrain_after_minutes)
+    trained_recently = any(t is not None and t >= now - retrain_after for t in submitted)
+    training = [] if trained_recently else [c.item_id for c in assignment.load_candidates(
+        db, test_id, ItemRole.TRAINING, {})]
+    setup = checks.draw_setup(spec.checks, ask_qualification=rater is None or
+                              rater.qualification is None, rng=rng)
+    return PlannedSession(test_id, participant, now, rng, setup, training, items)
+
+
+#: Tries to place a session whose planned clips filled up meanwhile before a start waits for
+#: the test's lock (then starts of that test take turns until it is placed).
+OPTIMISTIC_TRIES = 3
+MAX_TRIES = 8
+
+
+def place_session(db: Session, planned: PlannedSession) -> StartedSession:
+    """Write second half of a start: claim the planned clips' places and store the session.
+
+    The participant's row is locked first (two browsers: the later one resumes the session
+    the first made). On PostgreSQL the session is inserted before its clips are claimed:
+    each rating clip's row is locked and its places counted (:func:`assignment.full_items`)
+    just before the commit, so concurrent starts wait for each other only on the clips they
+    share, and only for a count and a commit. A clip that filled up since the plan rolls the
+    session back to a savepoint and the clips are chosen again from the new counts. On
+    SQLite (one writer at a time) the count comes first and nothing is rolled back.
+
+    Raises:
+        Conflict: as :func:`start_session`.
+    """
+    now, test_id = planned.now, planned.test_id
+    test = db.get(ListeningTest, test_id, populate_existing=True)
+    _require_open(test)
+    spec = spec_of(test)
+    dialect = db.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        lock_test_for_start(db, test_id)  # no row locks we rely on: take turns
+    rater = _lock_rater(db, test_id, planned.participant, now)
     current = db.scalar(select(RatingSession).where(
         RatingSession.rater_id == rater.id,
         RatingSession.state == SessionState.IN_PROGRESS.value)
         .execution_options(populate_existing=True))
-    if current is not None:
+    if current is not None and status_of(current, spec, now) == SessionState.IN_PROGRESS.value:
         return StartedSession(current.token, False, session_body(db, current, now=now))
-    submitted = db.scalars(select(RatingSession).where(
-        RatingSession.rater_id == rater.id,
-        RatingSession.state == SessionState.SUBMITTED.value)).all()
-    limit = spec.sessions_per_rater
-    if limit is not None and len(submitted) >= limit:
-        raise Conflict(f"you have taken the {limit} session{'s' if limit != 1 else ''} this "
-                       "test allows per participant; thank you for your interest")
-    rng = rng or np.random.default_rng([test.seed, test.sessions_started + 1])
+    _require_sessions_left(spec, len(_submitted_finish_times(db, rater.id)))
+    cutoff = assignment.abandon_cutoff(now, spec.abandon_after_minutes)
+    assignment.expire_abandoned(db, test_id, cutoff)
     method = method_of(spec.method)
-    items = method.assign(db, test, spec, rater, rng, cutoff)
-    retrain_after = timedelta(minutes=spec.training.retrain_after_minutes)
-    trained_recently = any(s.finished_at and s.finished_at >= now - retrain_after
-                           for s in submitted)
-    training = [] if trained_recently else assignment.load_candidates(
-        db, test_id, ItemRole.TRAINING, {})
-    order = [training[int(i)].item_id for i in rng.permutation(len(training))] + \
+    if not method.target_per_item:
+        lock_test_for_start(db, test_id)  # the target counts all items together
+    items, rng = planned.items, planned.rng
+    for attempt in range(MAX_TRIES):
+        if attempt == OPTIMISTIC_TRIES:
+            lock_test_for_start(db, test_id)
+        if attempt:
+            items = method.assign(db, test, spec, rater, rng, cutoff)
+        if dialect != "postgresql":
+            if assignment.full_items(db, test_id, items, spec.votes_per_clip, cutoff,
+                                     placed=False):
+                continue
+            rs = _new_session(db, test_id, rater.id, planned, items, method, now)
+            break
+        savepoint = db.begin_nested()
+        rs = _new_session(db, test_id, rater.id, planned, items, method, now)
+        if not assignment.full_items(db, test_id, items, spec.votes_per_clip, cutoff,
+                                     placed=True):
+            savepoint.commit()
+            break
+        savepoint.rollback()
+    else:
+        raise Conflict("too many participants are starting at this moment; please open the "
+                       "link again in a minute")
+    return StartedSession(rs.token, True, session_body(db, rs, now=now, new=True))
+
+
+def _new_session(db: Session, test_id: int, rater_id: int, planned: PlannedSession,
+                 items: list[int], method: Any, now: datetime) -> RatingSession:
+    rng = planned.rng
+    order = [planned.training[int(i)] for i in rng.permutation(len(planned.training))] + \
         [items[int(i)] for i in rng.permutation(len(items))]
-    setup = checks.draw_setup(spec.checks, ask_qualification=rater.qualification is None,
-                              rng=rng)
-    rs = RatingSession(test_id=test_id, rater_id=rater.id, token=secrets.token_urlsafe(24),
-                       state=SessionState.IN_PROGRESS.value, setup=setup, created_at=now,
-                       last_activity_at=now)
+    rs = RatingSession(test_id=test_id, rater_id=rater_id, token=secrets.token_urlsafe(24),
+                       state=SessionState.IN_PROGRESS.value, setup=planned.setup,
+                       created_at=now, last_activity_at=now)
     rs.items = [SessionItem(test_item_id=item_id, position=position,
                             public_id=secrets.token_urlsafe(12),
                             swapped=method.draw_order(rng))
                 for position, item_id in enumerate(order)]
     db.add(rs)
-    test.sessions_started += 1
     db.flush()
-    return StartedSession(rs.token, True, session_body(db, rs, now=now))
+    return rs
+
+
+def _sessions_made(db: Session, test_id: int) -> int:
+    return int(db.scalar(select(func.count(RatingSession.id))
+                         .where(RatingSession.test_id == test_id)) or 0)
+
+
+def _require_open(test: ListeningTest) -> None:
+    if test.status == ListeningTestStatus.DRAFT.value:
+        raise Conflict("this test is not open yet; thank you for your interest")
+    if test.status == ListeningTestStatus.CLOSED.value:
+        raise Conflict(CLOSED_MESSAGE)
+
+
+def _require_sessions_left(spec: ListeningTestSpec, submitted: int) -> None:
+    limit = spec.sessions_per_rater
+    if limit is not None and submitted >= limit:
+        raise Conflict(f"you have taken the {limit} session{'s' if limit != 1 else ''} this "
+                       "test allows per participant; thank you for your interest")
+
+
+def _submitted_finish_times(db: Session, rater_id: int) -> list[datetime | None]:
+    return list(db.scalars(select(RatingSession.finished_at).where(
+        RatingSession.rater_id == rater_id,
+        RatingSession.state == SessionState.SUBMITTED.value)))
+
+
+def _lock_rater(db: Session, test_id: int, participant: str, now: datetime) -> Rater:
+    """The participant's rater row, made if new, locked until the transaction ends: a
+    second browser's start waits here and then finds the first one's session."""
+    dialect = db.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        db.execute(insert_(Rater).values(test_id=test_id, external_id=participant,
+                                         created_at=now)
+                   .on_conflict_do_nothing(index_elements=["test_id", "external_id"]))
+    rater = db.scalar(select(Rater).where(Rater.test_id == test_id,
+                                          Rater.external_id == participant)
+                      .with_for_update().execution_options(populate_existing=True))
+    if rater is None:  # another database: the test's lock serialises starts
+        rater = Rater(test_id=test_id, external_id=participant, created_at=now)
+        db.add(rater)
+        db.flush()
+    return rater
 
 
 def lock_test_for_start(db: Session, test_id: int) -> None:
-    """Serialise session starts of one test until this transaction ends: a row lock on the
-    test (PostgreSQL: across every worker process; SQLite: its one writer), so counting the
-    clips' places and taking them is one step and no clip goes beyond its target."""
+    """Make this start take turns with the others of its test until this transaction ends
+    (a row lock on the test): for a method whose target counts all items together, and as
+    the fallback when a start's clips keep filling up under it."""
     db.execute(update(ListeningTest).where(ListeningTest.id == test_id)
                .values(sessions_started=ListeningTest.sessions_started))
 
@@ -184,8 +320,6 @@ def _live_session(db: Session, test: ListeningTest, participant: str, now: datet
                   ) -> RatingSession | None:
     """The participant's session in progress and not abandoned, read without locking (a
     session, once made, only ever leaves that state), or None."""
-    if test.status != ListeningTestStatus.OPEN.value:
-        return None  # the locked path gives the reason
     found = db.scalar(select(RatingSession).join(Rater, Rater.id == RatingSession.rater_id)
                       .where(Rater.test_id == test.id, Rater.external_id == participant,
                              RatingSession.state == SessionState.IN_PROGRESS.value))
@@ -221,18 +355,19 @@ def assign_clips(db: Session, test: ListeningTest, spec: ListeningTestSpec, rate
     return picked
 
 
-def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None
-                 ) -> dict[str, Any]:
-    """What the rater's page is told about a session (docs/rating-api.md)."""
+def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None,
+                 new: bool = False) -> dict[str, Any]:
+    """What the rater's page is told about a session (docs/rating-api.md); ``new``: made in
+    this transaction, so nothing is answered yet (two reads fewer)."""
     now = now or utcnow()
     test = db.get(ListeningTest, rs.test_id)
     spec = spec_of(test)
     base = f"{API_PREFIX}/sessions/{rs.token}"
-    answered_checks = set(db.scalars(select(CheckAnswer.check_id).where(
-        CheckAnswer.session_id == rs.id)))
+    answered_checks: set[str] = set() if new else set(db.scalars(
+        select(CheckAnswer.check_id).where(CheckAnswer.session_id == rs.id)))
     method = method_of(spec.method)
     answers: dict[int, list[Answer]] = {}
-    for item_id, stimulus, scale, score, choice in db.execute(
+    for item_id, stimulus, scale, score, choice in [] if new else db.execute(
             select(Vote.session_item_id, Vote.stimulus, Vote.scale, Vote.score, Vote.choice)
             .where(Vote.session_id == rs.id).order_by(Vote.id)).all():
         answers.setdefault(item_id, []).append(Answer(scale, score, choice, stimulus))
@@ -277,24 +412,37 @@ def get_session(db: Session, token: Any, *, now: datetime | None = None) -> dict
 
 def item_audio(db: Session, store: AudioStore, token: Any, item: Any, *,
                side: str | None = None, now: datetime | None = None) -> Path:
-    """The stored file of a session item, noting the first fetch (a vote needs it).
+    """The stored file of a session item, noting the first fetch (a vote needs it):
+    :func:`locate_item_audio` then, on a first fetch, :func:`session_state.note_fetch`.
 
-    Fetching again (a replay, a reload) reads only. A pair item (comparison tests) needs
-    ``side`` a, b or original (:func:`pair_sessions.pair_audio`); an ACR item ignores it.
+    Raises:
+        as :func:`locate_item_audio`.
+    """
+    now = now or utcnow()
+    path, fetch = locate_item_audio(db, store, token, item, side=side, now=now)
+    if fetch is not None:
+        note_fetch(db, fetch, now)
+    return path
+
+
+def locate_item_audio(db: Session, store: AudioStore, token: Any, item: Any, *,
+                      side: str | None = None, now: datetime | None = None
+                      ) -> tuple[Path, AudioFetch | None]:
+    """The stored file of a session item and, on its first fetch in a live session, the
+    fetch still to be noted (None: nothing to write); reads only, one statement.
+
+    A pair item (comparison tests) needs ``side`` a, b or original
+    (:func:`pair_sessions.pair_audio`); an ACR item ignores it.
 
     Raises:
         NotFound: unknown token, or the item is not in this session.
         Invalid: a pair item asked for without a valid side.
     """
     now = now or utcnow()
-    if db.scalar(select(ListeningTestItem.pair_clip_id)
-                 .join(SessionItem, SessionItem.test_item_id == ListeningTestItem.id)
-                 .where(SessionItem.public_id == str(item))) is not None:
-        return pair_sessions.pair_audio(db, store, token, item, side, now=now)
     row = db.execute(
         select(SessionItem.id, SessionItem.audio_fetched_at, RatingSession.id,
                RatingSession.state, RatingSession.last_activity_at, ListeningTest.spec,
-               Clip.sha256)
+               Clip.sha256, ListeningTestItem.pair_clip_id)
         .join(RatingSession, SessionItem.session_id == RatingSession.id)
         .join(ListeningTest, RatingSession.test_id == ListeningTest.id)
         .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
@@ -303,15 +451,12 @@ def item_audio(db: Session, store: AudioStore, token: Any, item: Any, *,
     if row is None:
         find_session(db, token)  # NotFound for an unknown token
         raise NotFound("this session has no such item")
-    item_id, fetched, session_id, state, last_activity, spec, sha = row
-    idle_since = now - timedelta(minutes=int(spec["abandon_after_minutes"]))
-    if fetched is None and state == SessionState.IN_PROGRESS.value \
-            and last_activity >= idle_since:
-        db.execute(update(SessionItem).where(SessionItem.id == item_id,
-                                             SessionItem.audio_fetched_at.is_(None))
-                   .values(audio_fetched_at=now))
-        touch(db, session_id, now)
-    return store.path_for(sha)
+    item_id, fetched, session_id, state, last_activity, spec, sha, pair_clip_id = row
+    if pair_clip_id is not None:
+        return pair_sessions.pair_audio(db, store, token, item, side, now=now)
+    return store.path_for(sha), first_fetch(item_id, session_id, fetched, state,
+                                            last_activity,
+                                            int(spec["abandon_after_minutes"]), now)
 
 
 def check_audio(db: Session, token: Any, check_id: str, side: str | None = None

@@ -276,14 +276,18 @@ def comparison_test_spec(name: str, method: str, systems: list[str], *,
                          dataset: str = "demo", reference: str = "clean",
                          votes_per_pair: int = 5, pairs_per_session: int = 10,
                          training: int = 2, gold: bool = True) -> dict[str, Any]:
-    """A CCR, A/B or ranking spec simulated raters can take (no stereo or environment
-    checks); ``reference`` is used by CCR only."""
+    """A CCR, A/B, ranking or MUSHRA spec simulated raters can take (no stereo or
+    environment checks); ``reference`` is used by CCR only. The size keys are the method's
+    (MUSHRA: listeners per page, pages per session); gold only where the method has gold."""
     from listening_tests.methods import method_of
 
-    pairs = method_of(method).simulation_pairs(dataset, list(systems), reference)
+    kind = method_of(method)
+    pairs = kind.simulation_pairs(dataset, list(systems), reference)
+    per_item, per_session = kind.spec_keys()
+    gold = gold and kind.makes_gold
     return {
         "name": name, "method": method, "pairs": pairs, "platform": "generic",
-        "votes_per_pair": votes_per_pair, "pairs_per_session": pairs_per_session,
+        per_item: votes_per_pair, per_session: pairs_per_session,
         "gold": {"auto": gold, "count": 2} if gold else {"auto": False, "count": 0},
         "training": {"count": training},
         "checks": {"qualification": True, "volume": True, "stereo": False, "environment": False},

@@ -174,6 +174,8 @@ class MushraSpec:
         reference_min: The hidden reference rated below this counts against the assessor.
         anchor_max: The mid anchor rated above this counts against the assessor.
         max_page_fraction: The share of pages allowed to break either rule (15 %).
+        degraded_anchors: Extra anchors made with an URGENT-style degradation of the
+            reference (names of :data:`listening_tests.methods.mushra.DEGRADED_ANCHORS`).
     """
 
     anchors_hz: tuple[int, ...] = (3500, 7000)
@@ -181,6 +183,7 @@ class MushraSpec:
     reference_min: int = 90
     anchor_max: int = 90
     max_page_fraction: float = 0.15
+    degraded_anchors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -414,7 +417,7 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
         f.problem("trapping.enabled", "trapping questions are not supported for comparison "
                                       "methods; leave them off")
     t = f.section("training")
-    training = TrainingSpec(count=t.integer("count", 4, 0, 20),
+    training = TrainingSpec(count=t.integer("count", kind.training_default, 0, 20),
                             retrain_after_minutes=t.integer("retrain_after_minutes", 60, 0,
                                                             10_080))
     t.finish(("count", "retrain_after_minutes"))
@@ -516,12 +519,26 @@ def _read_mushra(f: Fields, kind: Any) -> MushraSpec | None:
     if mid is not None and mid not in anchors:
         m.problem("mid_anchor_hz", f"{mid} is not one of the anchors "
                                    f"({', '.join(map(str, anchors))})")
+    from listening_tests.methods.mushra import DEGRADED_ANCHORS
+
+    degraded: tuple[str, ...] = ()
+    raw = m.raw("degraded_anchors")
+    if m.has("degraded_anchors"):
+        if not isinstance(raw, list) or not all(
+                isinstance(x, str) and x in DEGRADED_ANCHORS for x in raw):
+            m.problem("degraded_anchors", "must be a list of degradations from "
+                                          f"{', '.join(DEGRADED_ANCHORS)}")
+        elif len(set(raw)) != len(raw):
+            m.problem("degraded_anchors", "a degradation is listed twice")
+        else:
+            degraded = tuple(raw)
     spec = MushraSpec(anchors_hz=anchors, mid_anchor_hz=mid,
                       reference_min=m.integer("reference_min", 90, 0, 100),
                       anchor_max=m.integer("anchor_max", 90, 0, 100),
-                      max_page_fraction=m.number("max_page_fraction", 0.15, 0.0, 1.0))
+                      max_page_fraction=m.number("max_page_fraction", 0.15, 0.0, 1.0),
+                      degraded_anchors=degraded)
     m.finish(("anchors_hz", "mid_anchor_hz", "reference_min", "anchor_max",
-              "max_page_fraction"))
+              "max_page_fraction", "degraded_anchors"))
     return spec
 
 

@@ -108,6 +108,10 @@ class VoteDataset(Dataset):
         self.paths = table["wav_path"].astype(str).tolist()
         self.scores = table["score"].to_numpy(dtype=np.float32)
         self.mos = mos.loc[table["utterance_id"], "mos"].to_numpy(dtype=np.float32)
+        # The mean of its system's clip MOS (per dataset): the target of the ranking
+        # across systems.
+        system_mos = mos.groupby(["dataset", "system_id"])["mos"].transform("mean")
+        self.system_mos = system_mos.loc[table["utterance_id"]].to_numpy(dtype=np.float32)
         self.listeners = np.array([vocab.listener_index(n) for n in table["listener_id"]],
                                   dtype=np.int64)
         self.datasets = np.array([vocab.dataset_index(n) for n in table["dataset"]],
@@ -135,6 +139,7 @@ class VoteDataset(Dataset):
         return {"feats": torch.from_numpy(np.ascontiguousarray(feats)), "length": length,
                 "listener": int(self.listeners[index]), "dataset": int(self.datasets[index]),
                 "score": float(self.scores[index]), "mos": float(self.mos[index]),
+                "system_mos": float(self.system_mos[index]),
                 "aux": torch.from_numpy(self.aux[index])}
 
 
@@ -152,5 +157,7 @@ def collate(items: list[dict[str, object]]) -> dict[str, torch.Tensor]:
         "dataset": torch.tensor([item["dataset"] for item in items], dtype=torch.long),
         "score": torch.tensor([item["score"] for item in items], dtype=torch.float32),
         "mos": torch.tensor([item["mos"] for item in items], dtype=torch.float32),
+        "system_mos": torch.tensor([item["system_mos"] for item in items],
+                                   dtype=torch.float32),
         "aux": torch.stack([item["aux"] for item in items]),
     }

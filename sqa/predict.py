@@ -6,7 +6,9 @@ folder without its ending, ``/`` replaced by ``-``) or a Kaldi ``wav.scp`` (``<i
 lines). Files that cannot be scored are reported on stderr one per line and left out of
 ``mos.scp``; the exit status is then 1. Long inputs are scored in chunks of
 ``--chunk-seconds`` whose scores are averaged, weighted by length. Files are read and scored
-``--batch-size`` at a time (:func:`predict_batch`).
+``--batch-size`` at a time (:func:`predict_batch`). ``--model`` given several times scores
+with each model and writes the mean (an ensemble, e.g. of trainings with other seeds; it
+costs each model's time).
 """
 
 from __future__ import annotations
@@ -226,10 +228,21 @@ def _score_files(model: MosPredictor, pairs: list[tuple[str, str]], max_seconds:
     return {item: results[item] for item, _ in pairs}
 
 
+def _ensemble(runs: list[dict[str, float | Exception]]) -> dict[str, float | Exception]:
+    """Per id, the mean of the models' scores, or the first model's error for that file."""
+    out: dict[str, float | Exception] = {}
+    for item in runs[0]:
+        values = [run[item] for run in runs]
+        failed = [v for v in values if not isinstance(v, float)]
+        out[item] = failed[0] if failed else float(np.mean(values))
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sqa.predict",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="model folder (holding model.pt)")
+    parser.add_argument("--model", required=True, action="append",
+                        help="model folder (holding model.pt); repeat for the mean of several")
     parser.add_argument("--input", required=True, help="audio folder or wav.scp")
     parser.add_argument("--out", required=True, help="mos.scp to write")
     parser.add_argument("--chunk-seconds", type=float, default=CHUNK_SECONDS)
@@ -243,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        model = load_predictor(args.model)
+        models = [load_predictor(m) for m in args.model]
         pairs = read_inputs(Path(args.input))
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -255,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
               disable=None) as bar:
         for start in range(0, len(pairs), step):
             part = pairs[start:start + step]
-            results = _score_files(model, part, args.max_seconds, args.chunk_seconds, step)
+            results = _ensemble([_score_files(model, part, args.max_seconds,
+                                              args.chunk_seconds, step) for model in models])
             for item, value in results.items():
                 if isinstance(value, float):
                     scores[item] = value

@@ -97,6 +97,7 @@ class TrainConfig:
     mean_weight: float = 1.0
     rank_weight: float = 0.5
     rank_margin: float = 0.1
+    system_rank_weight: float = 0.0
     aux_weight: float = 0.3
     aux: list[str] = field(default_factory=list)
     reference_dataset: str | None = None
@@ -346,6 +347,9 @@ def train(cfg: TrainConfig, *, progress: bool = True, table: LabelTable | None =
                     + cfg.mean_weight * clipped_mse(result["mos"], batch["mos"], cfg.tau)
                     + cfg.rank_weight * pairwise_ranking(result["mos"], batch["mos"],
                                                          cfg.rank_margin))
+            if cfg.system_rank_weight:  # clips of a better system above a worse one's
+                loss = loss + cfg.system_rank_weight * pairwise_ranking(
+                    result["mos"], batch["system_mos"], cfg.rank_margin)
             if "aux" in result:
                 loss = loss + cfg.aux_weight * masked_mse(result["aux"], batch["aux"])
             optimizer.zero_grad(set_to_none=True)
@@ -438,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("seed", "save_every"):
         parser.add_argument("--" + name.replace("_", "-"), type=int,
                             default=getattr(d, name))
-    for name in ("lr", "weight_decay", "tau", "rank_weight", "aux_weight"):
+    for name in ("lr", "weight_decay", "tau", "rank_weight", "system_rank_weight",
+                 "aux_weight"):
         parser.add_argument("--" + name.replace("_", "-"), type=float,
                             default=getattr(d, name))
     return parser
@@ -473,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
             labels=args.labels, out=args.out, init=init, val_split=args.val_split,
             seed=args.seed, **sized, lr=args.lr,
             weight_decay=args.weight_decay, tau=args.tau,
-            rank_weight=args.rank_weight, aux_weight=args.aux_weight, aux=args.aux,
+            rank_weight=args.rank_weight, system_rank_weight=args.system_rank_weight,
+            aux_weight=args.aux_weight, aux=args.aux,
             reference_dataset=args.reference_dataset, save_every=args.save_every,
             model=model)
         result = train(cfg)

@@ -348,3 +348,98 @@ def scales_vs_metric_figure(agreement: dict[str, dict], *, metric: str = "DNSMOS
                          row=1, col=k)
     fig.update_layout(height=340, margin=dict(l=50, r=20, t=50, b=50), showlegend=False)
     return fig
+
+
+# Score distributions per system (the "scores" dashboard, e.g. MUSHRA): the frames of
+# ``Method.score_view``; the scale comes from the method, never from its name.
+
+KIND_COLOURS = ("#57606a", "#bc4c00", "#0b5cad", "#116329", "#8250df")
+
+
+def _kind_colours(kinds) -> dict[str, str]:
+    order = list(dict.fromkeys(str(k) for k in kinds))
+    return {k: KIND_COLOURS[i % len(KIND_COLOURS)] for i, k in enumerate(order)}
+
+
+def score_boxes(scores: pd.DataFrame, summary: pd.DataFrame, *,
+                value_range: tuple[float, float], title: str = "") -> go.Figure:
+    """One box per system in ``summary``'s order (every score a point, coloured by its
+    ``kind``), with the mean and its 95 % CI as a black diamond and bar over it.
+
+    Args:
+        scores: ``system, kind, page, assessor, score``, one row per counted score.
+        summary: ``system, kind, n, mean, ci95``: the order and the means to draw.
+        value_range: The method's scale (e.g. 0..100): the axis shows all of it.
+        title: Figure title.
+    """
+    order = [str(s) for s in summary["system"]]
+    colours = _kind_colours(summary["kind"])
+    fig = go.Figure()
+    for kind, colour in colours.items():
+        part = scores[scores["kind"].astype(str) == kind]
+        fig.add_box(x=part["system"].astype(str), y=part["score"], name=kind,
+                    boxpoints="all", jitter=0.35, pointpos=0, marker=dict(size=4, opacity=0.5),
+                    line=dict(color=colour), fillcolor="rgba(0,0,0,0)",
+                    customdata=part[["page", "assessor"]].astype(str).to_numpy(),
+                    hovertemplate="%{x}: %{y} (page %{customdata[0]}, "
+                                  "%{customdata[1]})<extra>%{fullData.name}</extra>")
+    fig.add_scatter(x=order, y=summary["mean"], mode="markers", name="mean, 95% CI (t)",
+                    marker=dict(symbol="diamond", size=10, color="#1b1f24"),
+                    error_y=dict(type="data", array=summary["ci95"].fillna(0).to_numpy(),
+                                 visible=True, color="#1b1f24", thickness=2),
+                    customdata=summary[["ci95", "n"]].to_numpy(),
+                    hovertemplate="%{x}: mean %{y:.1f} ± %{customdata[0]:.1f} "
+                                  "(n=%{customdata[1]})<extra></extra>")
+    low, high = value_range
+    pad = (high - low) * 0.02
+    fig.update_layout(title=dict(text=title) if title else None, height=420, boxmode="overlay",
+                      margin=dict(l=60, r=20, t=40 if title else 10, b=80),
+                      xaxis=dict(categoryorder="array", categoryarray=order),
+                      yaxis=dict(title=dict(text="score"), range=[low - pad, high + pad]),
+                      legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def mean_heatmap(inputs: pd.DataFrame, order: list[str], *, value_range: tuple[float, float],
+                 title: str = "Mean score per input") -> go.Figure:
+    """Inputs (rows) by systems (columns, in ``order``): the mean score as colour and text,
+    n on hover; ``inputs`` has ``page, system, n, mean``."""
+    means = inputs.pivot_table(index="page", columns="system", values="mean")
+    counts = inputs.pivot_table(index="page", columns="system", values="n")
+    columns = [s for s in order if s in means.columns]
+    means, counts = means.reindex(columns=columns), counts.reindex(columns=columns)
+    low, high = value_range
+    fig = go.Figure(go.Heatmap(
+        z=means.to_numpy(), x=columns, y=[str(i) for i in means.index], zmin=low, zmax=high,
+        colorscale="Viridis", text=means.round(0).to_numpy(), texttemplate="%{text}",
+        customdata=counts.to_numpy(), colorbar=dict(title=dict(text="mean")),
+        hovertemplate="%{y} · %{x}: %{z:.1f} (n=%{customdata})<extra></extra>"))
+    fig.update_layout(title=dict(text=title) if title else None,
+                      height=max(260, 120 + 32 * len(means)),
+                      margin=dict(l=220, r=20, t=40 if title else 10, b=80),
+                      yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def rule_shares_figure(screening: pd.DataFrame, rules: list[dict], *,
+                       title: str = "Post-screening: share of each listener's pages "
+                                    "breaking a rule") -> go.Figure:
+    """Per assessor, one bar per rule: the share of their pages that broke it; the dashed
+    line is the rule's limit (above it: excluded). ``rules``: ``[{column, label, limit}]``;
+    ``screening``: ``assessor``, ``pages``, ``excluded`` and each rule's column."""
+    names = [f"{a} (excluded)" if x else str(a)
+             for a, x in zip(screening["assessor"], screening["excluded"], strict=True)]
+    fig = go.Figure()
+    for rule in rules:
+        fig.add_bar(x=names, y=screening[rule["column"]], name=rule["label"],
+                    customdata=screening[["pages"]].to_numpy(),
+                    hovertemplate="%{x}: %{y:.0%} of %{customdata[0]} pages"
+                                  "<extra>%{fullData.name}</extra>")
+    for limit in sorted({float(r["limit"]) for r in rules}):
+        fig.add_hline(y=limit, line_dash="dash", annotation_text=f"limit {limit:.0%}")
+    fig.update_layout(title=dict(text=title) if title else None, barmode="group", height=340,
+                      margin=dict(l=60, r=20, t=40 if title else 10, b=80),
+                      yaxis=dict(title=dict(text="share of pages"), tickformat=".0%",
+                                 range=[0, 1.02]),
+                      legend=dict(orientation="h", y=-0.25))
+    return fig

@@ -19,7 +19,7 @@ import pandas as pd
 
 from audio.io import AudioError, load_audio
 from audio.metrics import DEFAULT_METRICS
-from audio.metrics.nonintrusive import warm_up
+from audio.metrics.workers import start_workers
 from library.clips import LibraryError, get_clip
 from library.comparison import enhance_live, input_clip
 from library.enhancement import find_input_clips
@@ -49,10 +49,10 @@ def notes_text(errors: dict[str, str]) -> str:
 
 @functools.cache
 def warm_metrics_once() -> None:
-    """Build the DNSMOS sessions in the background the first time an admin page opens
-    (seconds of work), so the first Enhance does not wait for them; not at server start,
-    where it would delay the first answer."""
-    threading.Thread(target=warm_up, daemon=True, name="warm-metrics").start()
+    """Start the scoring worker processes (each builds its DNSMOS sessions: seconds of work)
+    in the background the first time an admin page opens, so the first Enhance does not
+    wait for them; not at server start, where it would delay the first answer."""
+    threading.Thread(target=start_workers, daemon=True, name="warm-metrics").start()
 
 
 def _row(system: str) -> dict:

@@ -18,13 +18,22 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse, Response
 
 from audio.io import file_as_pcm_wav, pcm_wav_bytes
+from db.models import utcnow
 from listening_tests.answers import answer_check, cast_vote
 from listening_tests.design import close_test, create_test, get_test, list_tests, open_test
 from listening_tests.downloads import export_file
 from listening_tests.errors import RatingError
 from listening_tests.results import list_sessions, test_overview, test_results
 from listening_tests.review import finish_session, override_decision
-from listening_tests.sessions import check_audio, get_session, item_audio, start_session
+from listening_tests.session_state import note_fetch
+from listening_tests.sessions import (
+    StartedSession,
+    check_audio,
+    get_session,
+    locate_item_audio,
+    place_session,
+    plan_session,
+)
 from webapp.api import ApiError, admin_guard
 from webapp.context import AppContext
 
@@ -69,9 +78,14 @@ def build_rating_router(context: AppContext) -> APIRouter:
 
     @router.post("/tests/{test_id}/sessions")
     def start(test_id: int, body: JsonBody = None) -> JSONResponse:
+        # Choosing the clips only reads; the write lock is held for placing them alone.
         participant = _object(body).get("participant_id")
-        with refusals(), context.write() as db:
-            started = start_session(db, test_id, participant)
+        with refusals():
+            with context.sessions() as db:
+                started = plan_session(db, test_id, participant)
+            if not isinstance(started, StartedSession):
+                with context.write() as db:
+                    started = place_session(db, started)
         return JSONResponse(started.body, status_code=201 if started.created else 200)
 
     @router.get("/sessions/{token}")
@@ -82,8 +96,12 @@ def build_rating_router(context: AppContext) -> APIRouter:
     @router.get("/sessions/{token}/items/{item}/audio")
     def audio(token: str, item: str,
               side: Annotated[str | None, Query()] = None) -> Response:
-        with refusals(), context.write() as db:
-            path = item_audio(db, context.store, token, item, side=side)
+        # A replay or reload only reads; the first fetch is noted (a vote needs it).
+        with refusals(), context.sessions() as db:
+            path, fetch = locate_item_audio(db, context.store, token, item, side=side)
+        if fetch is not None:
+            with context.write() as db:
+                note_fetch(db, fetch, utcnow())
         return blind_audio(stored_as_pcm_wav(str(path)))
 
     @router.get("/sessions/{token}/checks/{check_id}/audio")

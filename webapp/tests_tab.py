@@ -29,6 +29,7 @@ from listening_tests.review import override_decision
 from webapp.charts import bars_with_ci, scales_vs_metric_figure
 from webapp.comparison_view import build_comparison_view, comparison_outputs
 from webapp.context import AppContext
+from webapp.score_view import build_score_view, score_outputs
 from webapp.settings import loopback_warning, rater_base_url
 from webapp.test_designer import build_designer
 
@@ -235,7 +236,8 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 (f"  \n**{_markdown_text(warning)}**" if warning else ""))
 
     def dashboard(test_id: float | None, request: gr.Request):
-        """The ACR dashboard, or for CCR / A/B / ranking the comparison view."""
+        """The ACR dashboard, or the view the method asks for: the comparison view (CCR,
+        A/B, ranking) or the score view (MUSHRA)."""
         method = "acr"
         if test_id:
             try:
@@ -246,11 +248,13 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         kind = method_of(method)
         exports = list(kind.exports)
         export_choice = gr.Dropdown(choices=exports, value=exports[0] if exports else None)
+        views = (*comparison_outputs(context, int(test_id or 0), method),
+                 *score_outputs(context, int(test_id or 0), method))
         if kind.dashboard == "mos":
-            return (*acr_dashboard(test_id, request), gr.Column(visible=True),
-                    *comparison_outputs(context, int(test_id or 0), method), export_choice)
+            return (*acr_dashboard(test_id, request), gr.Column(visible=True), *views,
+                    export_choice)
         return (*comparison_dashboard(int(test_id), request), gr.Column(visible=False),
-                *comparison_outputs(context, int(test_id), method), export_choice)
+                *views, export_choice)
 
     def comparison_dashboard(test_id: int, request: gr.Request):
         """What the ACR dashboard shows that a comparison test has too: the summary and the
@@ -265,9 +269,8 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
         text = (f"### {html.escape(info['name'])} ({info['status']}, {info['method'].upper()})\n"
                 f"{rater_link(info, request)}  \n"
                 f"Completion code: `{info['completion_code']}`  \n"
-                f"{info['rating_clips']} pairs x {info['votes_per_clip']} votes, "
-                f"{info['clips_per_session']} pairs a session; gold {info['gold_clips']}, "
-                f"training {info['training_clips']}.  \n"
+                f"{method_of(info['method']).describe_size(info)}; "
+                f"gold {info['gold_clips']}, training {info['training_clips']}.  \n"
                 "Sessions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
         session_rows = sessions_rows(sessions)
         return (text, _shown(None), _shown(None), _shown(None), _shown(None), _shown(None),
@@ -391,6 +394,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
                                         interactive=False, elem_id="test-categories",
                                         visible=False)
     comparison = build_comparison_view(context, test_id)
+    scores_view = build_score_view()
     sessions_table = gr.Dataframe(label="Sessions and quality-control decisions",
                                   interactive=False, max_height=300, visible=False)
     with gr.Accordion("Override a decision (logged)", open=False):
@@ -412,7 +416,7 @@ def build_tests_tab(context: AppContext, blocks: gr.Blocks) -> None:
 
     outputs = [summary, votes_plot, mos_plot, histogram, raters_plot, reasons_plot,
                systems_table, categories_table, sessions_table, acr_view, *comparison.outputs,
-               export_name]
+               *scores_view.outputs, export_name]
     create_button.click(create, spec, [tests, test_id, create_message])
     tests.select(_selected_id, None, test_id)
     test_id.change(dashboard, test_id, outputs)

@@ -3,29 +3,27 @@
 Definitions follow the URGENT challenge's evaluation scripts (2024-2026), so numbers here
 can be set beside published ones: PESQ and ESTOI call the reference packages; SDR is
 BSS-eval's with a 512-tap distortion filter (as ``fast_bss_eval`` computes it, whose numpy
-path fails under numpy 2); LSD and MCD follow the URGENT 2025 definitions.
+path fails under numpy 2); LSD and MCD follow the URGENT 2025 definitions (MCD's SPTK
+mel-cepstral analysis written on arrays of frames, :mod:`audio.metrics.mel_cepstrum`).
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 import warnings
-from types import ModuleType
 
 import numpy as np
 import pesq as pesq_package
 from pystoi import stoi
 from scipy import linalg, signal
-from scipy.spatial import distance
 
 from audio.metrics.inputs import check_pair
+from audio.metrics.mel_cepstrum import mel_cepstrum
 from audio.metrics.reuse import at_rate, by_content
 
-#: PESQ's and SPTK's C code keep state in static variables; their wrappers hold the GIL
-#: today, and these locks keep concurrent scoring threads safe should that change.
+#: PESQ's C code keeps state in static variables; its wrapper holds the GIL today, and this
+#: lock keeps concurrent scoring threads safe should that change.
 _PESQ_LOCK = threading.Lock()
-_SPTK_LOCK = threading.Lock()
 
 #: Mel-cepstrum order and all-pass constant per rate, as in the URGENT/ESPnet MCD script.
 MCEP_PARAMS: dict[int, tuple[int, float]] = {
@@ -144,37 +142,37 @@ def lsd(estimate: np.ndarray, reference: np.ndarray, *, sample_rate: int,
     return float(np.mean(_frame_log_spectral_distance(ref, est, n_fft, hop, eps)))
 
 
-@functools.cache
-def _sptk() -> ModuleType:
-    """pysptk, imported once; it warns about ``pkg_resources`` on import."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pysptk
-    return pysptk
-
-
 @by_content()
 def _mel_cepstrum(x: np.ndarray, order: int, alpha: float, n_fft: int = 1024,
                   hop: int = 256) -> np.ndarray:
-    """SPTK mel-cepstra of Hamming-windowed frames (no padding), shape (frames, order+1).
+    """Mel-cepstra of SPTK-style Hamming-windowed frames (power-normalised, no padding),
+    shape (frames, order+1), as the URGENT script gets them from ``pysptk.mcep``.
 
-    Remembered by content: the reference's mel-cepstra serve every output scored against it
-    (they are half of MCD's cost, and SPTK's analysis, not the DTW, is most of it)."""
-    sptk = _sptk()
-    window = sptk.sptk.hamming(n_fft)
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
-    with _SPTK_LOCK:
-        return np.stack([sptk.mcep(frame * window, order, alpha, eps=1e-6, etype=1)
-                         for frame in frames])
+    Remembered by content: the reference's mel-cepstra serve every output scored against it."""
+    window = np.hamming(n_fft)
+    window /= np.sqrt(np.sum(window**2))  # SPTK's hamming(n) normalises to unit power
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop] * window
+    return mel_cepstrum(frames, order, alpha, eps=1e-6)
+
+
+#: BLAS's scaled 2-norm, which ``scipy.spatial.distance.euclidean`` ends in for float vectors
+_nrm2 = linalg.get_blas_funcs("nrm2", dtype=np.float64, ilp64="preferred")
+
+
+def _euclidean(a: np.ndarray, b: np.ndarray) -> float:
+    """``scipy.spatial.distance.euclidean`` of two float64 frames, bit for bit (the same
+    BLAS call), without its input checks: they were most of DTW's cost."""
+    return float(_nrm2(a - b))
 
 
 def mcd(estimate: np.ndarray, reference: np.ndarray, *, sample_rate: int,
         eps: float = 1e-8) -> float:
     """Mel-cepstral distortion in dB (lower is better), as URGENT 2025 computes it.
 
-    The estimate is scaled by the least-squares gain onto the reference, SPTK mel-cepstra
-    (1024-sample frames, 256 hop, order and warping from :data:`MCEP_PARAMS`) are aligned
-    by fastdtw, and the frame distances averaged.
+    The estimate is scaled by the least-squares gain onto the reference, SPTK's mel-cepstra
+    (1024-sample frames, 256 hop, order and warping from :data:`MCEP_PARAMS`; computed by
+    :func:`audio.metrics.mel_cepstrum.mel_cepstrum`, equal to ``pysptk.mcep`` to rounding)
+    are aligned by fastdtw, and the frame distances averaged.
 
     Raises:
         ValueError: bad inputs, or a rate without URGENT's mel-cepstrum settings.
@@ -190,7 +188,7 @@ def mcd(estimate: np.ndarray, reference: np.ndarray, *, sample_rate: int,
     # URGENT passes (reference, scaled estimate) in this order; fastdtw's path depends on it.
     ref_mcep = _mel_cepstrum(ref.astype(np.float64), order, alpha)
     est_mcep = _mel_cepstrum(est.astype(np.float64), order, alpha)
-    _, path = fastdtw(ref_mcep, est_mcep, dist=distance.euclidean)
+    _, path = fastdtw(ref_mcep, est_mcep, dist=_euclidean)
     pairs = np.asarray(path).T
     diff2 = np.sum((ref_mcep[pairs[0]] - est_mcep[pairs[1]]) ** 2, axis=1)
     return float(np.mean(10.0 / np.log(10.0) * np.sqrt(2.0 * diff2)))

@@ -9,13 +9,15 @@ convolutions per 9 s window, and a clip shorter than 9 s is repeated until it fi
 one window, so a 2.2 s clip becomes 17.6 s: eight windows). The windows are therefore run
 here one per ONNX call on single-threaded sessions, spread over a pool with one thread per
 core: every caller shares the pool, so concurrent requests never oversubscribe the cores,
-and one clip's windows still use all of them. The numbers are speechmos's: the same windows,
+and one clip's windows still use all of them (in the app's scoring worker processes, one per
+core already, they run in the worker's own thread). The numbers are speechmos's: the same windows,
 the same features, the same averaging.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +79,18 @@ def _window_pool() -> ThreadPoolExecutor:
                               thread_name_prefix="dnsmos")
 
 
+#: True in a process that is itself one of a pool of one-per-core workers
+#: (:mod:`audio.metrics.workers`): there, a clip's windows run one after another.
+_windows_in_caller = False
+
+
+def run_windows_in_caller() -> None:
+    """Score DNSMOS windows in the calling thread from now on, in this process: for worker
+    processes that are already one per core, where a window pool would only oversubscribe."""
+    global _windows_in_caller
+    _windows_in_caller = True
+
+
 def _dnsmos_model() -> Any:
     """speechmos's DNSMOS (its features and polynomial mapping) with single-threaded P.835
     and P.808 sessions, built once (under a lock: two first requests build it once)."""
@@ -112,9 +126,12 @@ def _plcmos_model() -> Any:
     return plcmos.PLCMOS()
 
 
-def dnsmos(estimate: np.ndarray, *, sample_rate: int) -> DnsmosScores:
+def dnsmos(estimate: np.ndarray, *, sample_rate: int, p808: bool = True) -> DnsmosScores:
     """DNSMOS P.835 and P.808 of one clip (Microsoft's models, as ``speechmos`` runs them:
     9 s windows a second apart, clips shorter than 9 s repeated to fill one).
+
+    With ``p808=False`` the P.808 model and its mel features are skipped (an eighth of the
+    cost) and ``p808`` is NaN; the P.835 scores are the same either way.
 
     Raises:
         ValueError: see :func:`audio.metrics.inputs.check_signal`.
@@ -132,14 +149,18 @@ def dnsmos(estimate: np.ndarray, *, sample_rate: int) -> DnsmosScores:
 
     def one_window(bound: tuple[int, int]) -> tuple[float, float, float, float]:
         segment = audio[bound[0]:bound[1]]
-        features = np.array(model.audio_melspec(audio=segment[:-160])).astype("float32")
-        p808 = model.p808_onnx_sess.run(None, {"input_1": features[np.newaxis]})[0][0][0]
+        p808_mos = math.nan
+        if p808:
+            features = np.array(model.audio_melspec(audio=segment[:-160])).astype("float32")
+            p808_mos = model.p808_onnx_sess.run(None, {"input_1": features[np.newaxis]}
+                                                )[0][0][0]
         sig, bak, ovr = model.onnx_sess.run(
             None, {"input_1": segment.astype("float32")[np.newaxis]})[0][0]
         sig, bak, ovr = model.get_polyfit_val(sig, bak, ovr, False)
-        return sig, bak, ovr, p808
+        return sig, bak, ovr, p808_mos
 
-    results = list(_window_pool().map(one_window, bounds))
+    results = list(map(one_window, bounds) if _windows_in_caller
+                   else _window_pool().map(one_window, bounds))
     return DnsmosScores(ovrl=float(np.mean([r[2] for r in results])),
                         sig=float(np.mean([r[0] for r in results])),
                         bak=float(np.mean([r[1] for r in results])),

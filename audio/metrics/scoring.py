@@ -66,8 +66,10 @@ class ClipScores:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _dnsmos_values(estimate: np.ndarray, sample_rate: int) -> dict[str, float]:
-    scores = nonintrusive.dnsmos(estimate, sample_rate=sample_rate)
+def _dnsmos_values(estimate: np.ndarray, sample_rate: int, names: Sequence[str]
+                   ) -> dict[str, float]:
+    scores = nonintrusive.dnsmos(estimate, sample_rate=sample_rate,
+                                 p808="dnsmos_p808" in names)
     return {"dnsmos_ovrl": scores.ovrl, "dnsmos_sig": scores.sig, "dnsmos_bak": scores.bak,
             "dnsmos_p808": scores.p808}
 
@@ -100,8 +102,9 @@ def score_clip(estimate: np.ndarray, sample_rate: int, reference: np.ndarray | N
     tasks: list[tuple[list[str], Callable[[], dict[str, float]]]] = [
         ([name], functools.partial(one, name))
         for name in dict.fromkeys(metrics) if name not in dnsmos_names]
-    if dnsmos_names:  # one model run gives all four columns
-        tasks.append((dnsmos_names, functools.partial(_dnsmos_values, estimate, sample_rate)))
+    if dnsmos_names:  # one model run gives the three P.835 columns, P.808 only if asked
+        tasks.append((dnsmos_names, functools.partial(_dnsmos_values, estimate, sample_rate,
+                                                      dnsmos_names)))
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
     seconds: dict[str, float] = {}

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from sqlalchemy.orm import Session
 
     from db.models import ListeningTest, Rater, RatingSession, SessionItem
-    from db.store import AudioStore
+    from db.store import AudioStore, StoredAudio
     from listening_tests.quality_control import QcDecision, QcSettings
     from listening_tests.spec import ListeningTestSpec
 
@@ -49,11 +49,23 @@ class Method:
         pairs: Items are two library clips (spec section ``pairs`` instead of ``clips``).
         max_votes_per_item: Upper bound of ``votes_per_clip`` / ``votes_per_pair``.
         exports: Names of the export files this method writes.
-        dashboard: "mos" (per-clip MOS dashboard) or "comparison" (the comparison view).
+        dashboard: "mos" (per-clip MOS dashboard), "comparison" (the comparison view) or
+            "scores" (score distributions per system: :meth:`score_view`).
         gives_mos_labels: Its votes are MOS labels for the quality model (URGENT Track 2).
         scale_orders: The values of the spec's ``scale_order`` (first: the default); empty
             for a method with one question.
         two_stimuli: An item plays two stimuli, both of which must be fetched before a vote.
+        target_per_item: The vote target holds per rating item (each claims its own places
+            when a session starts); False: it counts all items together, so the test's
+            starts take turns.
+        timed_listening: A vote's ``elapsed_ms`` is the time its stimulus was heard, which
+            must be above 0: a page that fetches every stimulus before any plays (MUSHRA)
+            cannot prove listening by its fetches.
+        score_range: The lowest and highest score of the method's scale, for figures (None:
+            the dashboard takes it from ``scale``).
+        training_default: ``training.count`` when the spec gives none.
+        makes_gold: The test has gold items (MUSHRA screens with its hidden reference and
+            anchors instead).
     """
 
     name: str = ""
@@ -67,6 +79,11 @@ class Method:
     gives_mos_labels: bool = False
     scale_orders: tuple[str, ...] = ()
     two_stimuli: bool = False
+    target_per_item: bool = True
+    timed_listening: bool = False
+    score_range: tuple[float, float] | None = None
+    training_default: int = 4
+    makes_gold: bool = True
 
     # --- spec ---------------------------------------------------------------------------
     def spec_keys(self) -> tuple[str, str]:
@@ -81,7 +98,7 @@ class Method:
     # --- design ---------------------------------------------------------------------------
     def create_items(self, db: Session, store: AudioStore, test: ListeningTest,
                      spec: ListeningTestSpec, plan: Any, gold_clips: dict,
-                     rng: np.random.Generator, written: list[str]) -> None:
+                     rng: np.random.Generator, written: list[StoredAudio]) -> None:
         raise NotImplementedError
 
     def plan_items(self, db: Session, spec: ListeningTestSpec, problems: list[str]) -> Any:
@@ -139,6 +156,20 @@ class Method:
 
     def overview(self, db: Session, test_id: int, info: Any, results: dict[str, Any], *,
                  now: datetime | None, n_splits: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def describe_size(self, info: dict[str, Any]) -> str:
+        """The test's size in a sentence for the dashboard (``info``: the test's dict)."""
+        unit = "pairs" if self.pairs else "clips"
+        return (f"{info['rating_clips']} {unit} x {info['votes_per_clip']} votes, "
+                f"{info['clips_per_session']} {unit} a session")
+
+    def score_view(self, db: Session, test_id: int) -> dict[str, Any]:
+        """A "scores" dashboard's frames: ``scores`` (counted scores: ``system, kind, page,
+        assessor, score``), ``systems`` (``system, kind, n, mean, ci95, median, q1, q3`` in
+        the order to draw), ``inputs`` (``page, system, n, mean``), ``ranking``,
+        ``differences``, ``screening`` (per assessor, a share column per rule) and ``rules``
+        (``[{column, label, limit}]``)."""
         raise NotImplementedError
 
     def export(self, db: Session, store: AudioStore, test_id: int, name: str,

@@ -14,9 +14,12 @@ rejects every DCR session), both stimuli must have been played (docs/rating-api.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from listening_tests.methods.single import ClipMethod
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from db.store import StoredAudio
 
 DCR_SCALE = ((1, "Degradation is very annoying"), (2, "Degradation is annoying"),
              (3, "Degradation is audible and slightly annoying"),
@@ -94,7 +97,7 @@ def dcr_judge(vote, si, item, name: str, played: bool):
                     allowed=TRAP_ALLOWED if trap else ()), []
 
 
-def add_dcr_items(db, store, test, spec, rating, rng, written: list[str]) -> None:
+def add_dcr_items(db, store, test, spec, rating, rng, written: list[StoredAudio]) -> None:
     """Rating items (clip, its reference), trapping items (a reference against itself),
     gold items (a heavily degraded reference against it) and training items (the reference
     with noise against it)."""

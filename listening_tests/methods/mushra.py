@@ -1,19 +1,21 @@
 """MUSHRA (ITU-R BS.1534-3): many systems side by side on one page, with the open reference,
-a hidden reference and low-pass anchors, each stimulus scored 0..100.
+a hidden reference and anchors, each stimulus scored 0..100.
 
 A page is one input of the dataset. Its stimuli are stored as one test item each
-(``clip_id``: the stimulus, ``pair_clip_id``: the input's clean reference, played open;
-``condition``: the system, ``hidden_reference`` or ``anchor_<Hz>``; ``sample_id``: the input),
-so every stimulus has its own session item, fetch record and vote row (scale ``mushra``).
-A session holds whole pages; the positions drawn at session start give the stimuli's order
-on each page, per rater and stored. The session body groups a page's stimuli by ``page``
-and tells the rater nothing about their roles.
+(``clip_id``: the stimulus, ``pair_clip_id``: the page's reference, played open: the input's
+clean reference or a named system's output; ``condition``: the system, ``hidden_reference``
+or ``anchor_<Hz>`` / ``anchor_<degradation>``; ``sample_id``: the input), so every stimulus
+has its own session item, fetch record and vote row (scale ``mushra``). Training pages are
+inputs held out as items of the training role. A session holds whole pages; the positions
+drawn at session start give the stimuli's order on each page, per rater and stored. The
+session body groups a page's stimuli by ``page`` and tells the rater nothing about their
+roles.
 
 Quality control is BS.1534-3 post-screening over all of the assessor's pages in the test:
 excluded ("not_used": paid, left out of statistics) when the hidden reference is rated below
 ``reference_min`` on more than ``max_page_fraction`` of pages, or the mid anchor above
-``anchor_max`` on more than that share. Results: per system mean with a t 95 % CI, median and
-quartiles, over the accepted sessions' scores.
+``anchor_max`` on more than that share. The tables (screening, statistics, exports) live in
+:mod:`listening_tests.mushra_results`.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ QUESTION = ("Compare each sample with the reference and rate its overall quality
 DEFAULT_ANCHORS = (3500, 7000)
 
 
-def anchor_name(cutoff_hz: int) -> str:
-    return f"anchor_{cutoff_hz}"
+def anchor_name(anchor: int | str) -> str:
+    """The condition of an anchor: its cut-off in Hz, or its degradation's name."""
+    return f"anchor_{anchor}"
 
 
 def urgent_label(score: float) -> float:
@@ -52,6 +55,33 @@ def lowpass_anchor(x: np.ndarray, sample_rate: int, cutoff_hz: int) -> np.ndarra
     sos = signal.butter(8, cutoff_hz, btype="lowpass", fs=sample_rate, output="sos")
     mono = x if x.ndim == 1 else x.mean(axis=1)
     return signal.sosfiltfilt(sos, mono).astype(np.float32)
+
+
+def _mp3_anchor(x: np.ndarray, sample_rate: int, rng: np.random.Generator
+                ) -> tuple[np.ndarray, dict[str, Any]]:
+    from audio.degrade import codec
+
+    return codec(x, sample_rate, "mp3", 9), {"codec": "mp3", "quality": 9}
+
+
+def _packet_loss_anchor(x: np.ndarray, sample_rate: int, rng: np.random.Generator
+                        ) -> tuple[np.ndarray, dict[str, Any]]:
+    from audio.degrade import packet_loss
+
+    return packet_loss(x, sample_rate, rng, 0.2)
+
+
+def _clipping_anchor(x: np.ndarray, sample_rate: int, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, dict[str, Any]]:
+    from audio.degrade import clip
+
+    return clip(x, 0.05, 0.95), {"clipping_quantiles": [0.05, 0.95]}
+
+
+#: Extra anchors (``mushra.degraded_anchors``): URGENT 2026 distortions at the harsh end of
+#: its ranges, applied to the reference; each keeps the reference's length.
+DEGRADED_ANCHORS = {"mp3": _mp3_anchor, "packet_loss": _packet_loss_anchor,
+                    "clipping": _clipping_anchor}
 
 
 def spectral_distance_db(stimulus: bytes, reference: bytes) -> float:
@@ -77,10 +107,14 @@ class Mushra(PairMethod):
     title = "MUSHRA (ITU-R BS.1534-3 multi-stimulus with hidden reference and anchors)"
     scale_names = (SCALE,)
     mos_name = "MUSHRA"
-    dashboard = "mushra"
+    dashboard = "scores"
     two_stimuli = False  # the stimulus must be played; the open reference may be skipped
-    exports = ("scores.csv", "systems.csv", "pairs.csv", "screening.csv",
-               "urgent_labels.csv", "scores.parquet")
+    timed_listening = True  # elapsed_ms: how long the stimulus was heard (the page preloads)
+    score_range = (0.0, 100.0)
+    training_default = 0  # training pages hold inputs out of the rating pages: opt in
+    makes_gold = False
+    exports = ("scores.csv", "systems.csv", "pairs.csv", "ranking.csv", "differences.csv",
+               "screening.csv", "assessors.csv", "urgent_labels.csv", "scores.parquet")
 
     def spec_keys(self) -> tuple[str, str]:
         return ("listeners_per_page", "pages_per_session")
@@ -90,33 +124,36 @@ class Mushra(PairMethod):
 
     # --- design ---------------------------------------------------------------------------
     def plan_items(self, db, spec, problems: list[str]) -> Any:
-        """Per input: its reference clip and each system's output (inputs missing a system's
-        output are left out, with a problem if none is left)."""
+        """Per input: its reference clip (the clean reference, or the output of the system
+        ``pairs.reference`` names) and each system's output (inputs missing one are left
+        out, with a problem if none is left)."""
         from listening_tests.catalog import resolve_rating_clips
         from listening_tests.pairs import CLEAN
         from listening_tests.spec import ClipSelection
 
         sel = spec.pairs
         if sel is None or sel.explicit:
-            problems.append("pairs: a mushra test takes a dataset, its systems and "
-                            "reference: clean")
+            problems.append("pairs: a mushra test takes a dataset, its systems and a "
+                            "reference (clean, or a system)")
             return []
-        if sel.reference != CLEAN:
-            problems.append("pairs.reference: mushra uses each input's clean reference; "
-                            "give reference: clean")
         if spec.gold.ids or (spec.gold.auto and spec.gold.count and spec.gold.per_session):
             problems.append("gold: a mushra test screens with its hidden reference and "
                             "anchors; set gold.count to 0")
+        named = None if sel.reference in (None, CLEAN) else sel.reference
         inner: list[str] = []
-        outputs = resolve_rating_clips(db, ClipSelection(dataset=sel.dataset,
-                                                         systems=tuple(sel.systems)), inner)
+        wanted = tuple(sel.systems) + ((named,) if named else ())
+        outputs = resolve_rating_clips(db, ClipSelection(dataset=sel.dataset, systems=wanted),
+                                       inner)
         problems += [p.replace("clips.", "pairs.", 1) for p in inner]
         pages: dict[int, dict[str, Any]] = {}
         for r in outputs:
-            page = pages.setdefault(r.source_clip_id, {"sample_id": r.sample_id,
-                                                       "reference": r.reference_clip_id,
-                                                       "systems": {}})
-            page["systems"][r.condition] = r.clip_id
+            page = pages.setdefault(r.source_clip_id, {
+                "sample_id": r.sample_id, "systems": {},
+                "reference": None if named else r.reference_clip_id})
+            if r.condition == named:
+                page["reference"] = r.clip_id
+            else:
+                page["systems"][r.condition] = r.clip_id
         complete, references = [], set()
         for p in sorted(pages.values(), key=lambda p: p["sample_id"]):
             if p["reference"] is None or set(p["systems"]) != set(sel.systems) \
@@ -125,13 +162,21 @@ class Mushra(PairMethod):
             references.add(p["reference"])
             complete.append(p)
         if not problems and not complete:
-            problems.append("pairs: no input has a clean reference and an output of every "
+            problems.append("pairs: no input has a reference and an output of every "
                             "system")
+        training = spec.training.count
+        if complete and training >= len(complete):
+            problems.append(f"training.count: {training} training pages would leave no page "
+                            f"to rate ({len(complete)} inputs have every system's output)")
+        elif training:  # the last inputs by name: pages no rating page shares a clip with
+            for page in complete[-training:]:
+                page["training"] = True
         return complete
 
     def create_items(self, db, store, test, spec, plan, gold_clips, rng, written) -> None:
         """One item per stimulus of each page: the systems, the hidden reference, and the
-        low-pass anchors made here from the reference."""
+        low-pass anchors made here from the reference. A training page's items have the
+        training role: every session starts with them, and no statistic counts them."""
         from db.models import Clip, ItemRole, ListeningTestItem
         from listening_tests.catalog import add_generated_clip, stem
 
@@ -151,13 +196,24 @@ class Mushra(PairMethod):
                     condition={"kind": "mushra_anchor", "lowpass_hz": cutoff},
                     written=written)
                 stimuli.append((made.id, anchor_name(cutoff)))
+            for degradation in (spec.mushra.degraded_anchors if spec.mushra else ()):
+                mono = np.asarray(samples, dtype=np.float32)
+                mono = mono if mono.ndim == 1 else mono.mean(axis=1)
+                y, params = DEGRADED_ANCHORS[degradation](mono, rate, rng)
+                made = add_generated_clip(
+                    db, store, np.asarray(y, dtype=np.float32)[:len(mono)], rate,
+                    name=f"mushra-anchor-{degradation}_{stem(ref.name)}.flac", parent=ref,
+                    condition={"kind": "mushra_anchor", "degradation": degradation,
+                               **params}, written=written)
+                stimuli.append((made.id, anchor_name(degradation)))
             seen: set[int] = set()
             for clip_id, condition in stimuli:
                 if clip_id in seen:
                     continue  # two stimuli with the same audio: one item
                 seen.add(clip_id)
+                role = ItemRole.TRAINING if page.get("training") else ItemRole.RATING
                 db.add(ListeningTestItem(test_id=test.id, clip_id=clip_id,
-                                         role=ItemRole.RATING.value, condition=condition,
+                                         role=role.value, condition=condition,
                                          sample_id=page["sample_id"], pair_clip_id=ref.id,
                                          pair_condition="reference"))
         db.flush()
@@ -194,6 +250,10 @@ class Mushra(PairMethod):
                            "interest")
         chosen = [s for _, _, s in sorted(open_pages)[:spec.clips_per_session]]
         return [i.id for s in chosen for i in pages[s]]
+
+    def simulation_pairs(self, dataset: str, systems: list[str], reference: str
+                         ) -> dict[str, Any]:
+        return {"dataset": dataset, "systems": list(systems), "reference": "clean"}
 
     def draw_order(self, rng) -> bool | None:
         return False  # side a: the stimulus, side b: the open reference
@@ -248,212 +308,99 @@ class Mushra(PairMethod):
     def decide(self, db, rs, spec, settings):
         """BS.1534-3 post-screening over every page the assessor has scored in this test
         (this session's included)."""
+        from listening_tests import mushra_results as tables
         from listening_tests.quality_control import QcDecision
 
-        frame = scores_frame(db, rs.test_id, rater_id=rs.rater_id)
+        frame = tables.scores_frame(db, rs.test_id, rater_id=rs.rater_id)
         frame = frame[(frame["session_id"] == rs.id) | (frame["state"] == "submitted")]
-        reasons = screening_reasons(frame, spec.mushra)
+        reasons = tables.screening_reasons(frame, spec.mushra)
         return QcDecision("not_used" if reasons else "accepted", tuple(reasons))
 
     # --- results and exports --------------------------------------------------------------
     def results(self, db, test_id: int, session_counts: dict[str, int]) -> dict[str, Any]:
-        frame = accepted(scores_frame(db, test_id))
+        from listening_tests import mushra_results as tables
+
+        frame = tables.accepted(tables.scores_frame(db, test_id))
+        systems, pairs = tables.system_summary(frame), tables.paired_comparisons(frame)
         return {"method": self.name, "sessions": session_counts,
-                "systems": system_summary(frame).to_dict("records"),
-                "pairs": paired_comparisons(frame).to_dict("records"),
-                "inputs": input_summary(frame).to_dict("records")}
+                "systems": systems.to_dict("records"),
+                "pairs": pairs.to_dict("records"),
+                "ranking": tables.implied_ranking(systems, pairs).to_dict("records"),
+                "differences": tables.reference_differences(frame).to_dict("records"),
+                "inputs": tables.input_summary(frame).to_dict("records")}
+
+    def describe_size(self, info: dict[str, Any]) -> str:
+        return (f"{info['rating_clips']} stimuli (systems, hidden reference and anchors) on "
+                f"their pages, {info['votes_per_clip']} listeners a page, "
+                f"{info['clips_per_session']} pages a session")
+
+    def score_view(self, db, test_id: int) -> dict[str, Any]:
+        """The dashboard's frames: accepted scores (``system, kind, page, assessor,
+        score``; kind: reference, anchor or system), the per-system summary (hidden
+        reference, then anchors, then systems), per input means, the implied ranking,
+        differences from the hidden reference, and each assessor's post-screening shares
+        against the test's limit."""
+        from listening_tests import mushra_results as tables
+        from listening_tests.design import load_test, spec_of
+
+        settings = spec_of(load_test(db, test_id)).mushra
+        every = tables.scores_frame(db, test_id)
+        frame = tables.accepted(every)
+        systems, pairs = tables.system_summary(frame), tables.paired_comparisons(frame)
+        scores = frame.assign(kind=frame["system"].map(tables.stimulus_kind))
+        return {"scores": scores[["system", "kind", "page", "assessor", "score"]],
+                "systems": systems, "inputs": tables.input_summary(frame),
+                "ranking": tables.implied_ranking(systems, pairs),
+                "differences": tables.reference_differences(frame),
+                "screening": tables.assessor_screening(
+                    every[every["state"] == "submitted"], settings),
+                "rules": tables.screening_rules(settings)}
 
     def overview(self, db, test_id: int, info, results, *, now, n_splits: int):
+        from listening_tests import mushra_results as tables
         from listening_tests.review import list_overrides
 
         return {"test": info.to_dict(), **results,
-                "screening": screening_table(db, test_id).to_dict("records"),
+                "screening": tables.screening_table(db, test_id).to_dict("records"),
                 "overrides": [o.__dict__ for o in list_overrides(db, test_id)]}
 
     def export(self, db, store, test_id: int, name: str,
                decisions: Callable[[], Any]) -> bytes:
         import io
 
+        from listening_tests import mushra_results as tables
         from listening_tests.errors import NotFound
         from listening_tests.exports import csv_text
 
         if name not in self.exports:
             raise NotFound(f"no export named '{name}'; choose one of {', '.join(self.exports)}")
-        frame = scores_frame(db, test_id)
+        frame = tables.scores_frame(db, test_id)
         if name == "scores.parquet":
             buffer = io.BytesIO()
             frame.to_parquet(buffer, index=False)
             return buffer.getvalue()
         if name == "scores.csv":
-            table = frame[LONG_COLUMNS]
+            table = frame[tables.LONG_COLUMNS]
         elif name == "systems.csv":
-            table = system_summary(accepted(frame))
+            table = tables.system_summary(tables.accepted(frame))
         elif name == "pairs.csv":
-            table = paired_comparisons(accepted(frame))
+            table = tables.paired_comparisons(tables.accepted(frame))
+        elif name == "ranking.csv":
+            kept = tables.accepted(frame)
+            table = tables.implied_ranking(tables.system_summary(kept),
+                                           tables.paired_comparisons(kept))
+        elif name == "differences.csv":
+            table = tables.reference_differences(tables.accepted(frame))
+        elif name == "assessors.csv":
+            from listening_tests.design import load_test, spec_of
+
+            table = tables.assessor_screening(frame[frame["state"] == "submitted"],
+                                              spec_of(load_test(db, test_id)).mushra)
         elif name == "screening.csv":
-            table = screening_table(db, test_id)
+            table = tables.screening_table(db, test_id)
         else:
-            table = urgent_table(accepted(frame))
+            table = tables.urgent_table(tables.accepted(frame))
         return csv_text(table).encode("utf-8")
-
-
-LONG_COLUMNS = ["assessor", "session", "page", "stimulus", "system", "score", "time",
-                "elapsed_ms", "qc_status"]
-
-
-def scores_frame(db, test_id: int, *, rater_id: int | None = None):
-    """Every MUSHRA score of a test, one row each: assessor (the participant id), session
-    token, page (the input), stimulus (its clip name), system (system, hidden_reference or
-    anchor_<Hz>), score, time (when it was given), plus ids and QC state."""
-    import pandas as pd
-    from sqlalchemy import select
-
-    from db.models import Clip, ListeningTestItem, Rater, RatingSession, SessionItem, Vote
-
-    query = (select(Vote.score, Vote.created_at, Vote.elapsed_ms, RatingSession.id,
-                    RatingSession.token, RatingSession.state, RatingSession.qc_status,
-                    Rater.external_id, ListeningTestItem.sample_id,
-                    ListeningTestItem.condition, Clip.name, Clip.id)
-             .join(SessionItem, Vote.session_item_id == SessionItem.id)
-             .join(RatingSession, Vote.session_id == RatingSession.id)
-             .join(Rater, RatingSession.rater_id == Rater.id)
-             .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
-             .join(Clip, ListeningTestItem.clip_id == Clip.id)
-             .where(RatingSession.test_id == test_id, Vote.scale == SCALE)
-             .order_by(Vote.id))
-    if rater_id is not None:
-        query = query.where(RatingSession.rater_id == rater_id)
-    columns = ["score", "time", "elapsed_ms", "session_id", "session", "state", "qc_status",
-               "assessor", "page", "system", "stimulus", "clip_id"]
-    frame = pd.DataFrame(db.execute(query).all(), columns=columns)
-    frame["score"] = frame["score"].astype(float)
-    return frame
-
-
-def accepted(frame):
-    """The scores that enter statistics: submitted sessions whose QC accepted them."""
-    return frame[(frame["state"] == "submitted") & (frame["qc_status"] == "accepted")]
-
-
-def screening_reasons(frame, settings) -> list[str]:
-    """BS.1534-3 post-screening of one assessor's scores (``frame``: their rows), as reason
-    sentences; empty when they pass."""
-    from listening_tests.spec import MushraSpec
-
-    s = settings or MushraSpec()
-    pages = frame["page"].nunique()
-    if pages == 0:
-        return []
-    reasons = []
-    hidden = frame[frame["system"] == HIDDEN_REFERENCE]
-    low = int((hidden["score"] < s.reference_min).sum())
-    if low / pages > s.max_page_fraction:
-        reasons.append(f"rated the hidden reference below {s.reference_min} on {low} of "
-                       f"{pages} pages ({low / pages:.0%}; at most "
-                       f"{s.max_page_fraction:.0%} allowed)")
-    if s.mid_anchor_hz is not None:
-        mid = frame[frame["system"] == anchor_name(s.mid_anchor_hz)]
-        high = int((mid["score"] > s.anchor_max).sum())
-        if high / pages > s.max_page_fraction:
-            reasons.append(f"rated the mid anchor ({s.mid_anchor_hz} Hz low-pass) above "
-                           f"{s.anchor_max} on {high} of {pages} pages ({high / pages:.0%}; "
-                           f"at most {s.max_page_fraction:.0%} allowed)")
-    return reasons
-
-
-def system_summary(frame):
-    """Per system: n, mean, 95 % CI half-width (Student t), median, quartiles; the hidden
-    reference first, then anchors, then systems by name."""
-    import pandas as pd
-    from scipy import stats
-
-    rows = []
-    for system, scores in frame.groupby("system")["score"]:
-        x = scores.to_numpy(dtype=float)
-        n = len(x)
-        half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)) if n > 1 \
-            else float("nan")
-        rows.append({"system": system, "n": n, "mean": float(x.mean()), "ci95": half,
-                     "median": float(np.median(x)), "q1": float(np.percentile(x, 25)),
-                     "q3": float(np.percentile(x, 75))})
-    table = pd.DataFrame(rows, columns=["system", "n", "mean", "ci95", "median", "q1", "q3"])
-    return table.sort_values("system", key=lambda c: c.map(_system_order)).reset_index(
-        drop=True)
-
-
-def paired_comparisons(frame, alpha: float = 0.05):
-    """Every two compared systems (not the hidden reference or anchors): Wilcoxon
-    signed-rank test on their scores paired by (session, page), Holm-corrected over the
-    pairs; ``median_diff`` is a's score minus b's."""
-    import itertools
-
-    import pandas as pd
-    from scipy import stats
-
-    from listening_tests.statistics import holm_correction
-
-    columns = ["system_a", "system_b", "n", "median_diff", "p", "p_holm", "significant"]
-    kept = frame[(frame["system"] != HIDDEN_REFERENCE)
-                 & ~frame["system"].str.startswith("anchor_")]
-    wide = kept.pivot_table(index=["session", "page"], columns="system", values="score")
-    rows = []
-    for a, b in itertools.combinations(sorted(wide.columns), 2):
-        both = wide[[a, b]].dropna()
-        diff = (both[a] - both[b]).to_numpy(dtype=float)
-        p = float(stats.wilcoxon(diff).pvalue) if len(diff) and np.any(diff != 0) else 1.0
-        rows.append({"system_a": a, "system_b": b, "n": len(diff),
-                     "median_diff": float(np.median(diff)) if len(diff) else float("nan"),
-                     "p": p})
-    out = pd.DataFrame(rows, columns=columns[:5])
-    out["p_holm"] = holm_correction(out["p"].to_numpy(dtype=float)) if len(out) else []
-    out["significant"] = (out["p_holm"] < alpha).to_numpy(dtype=bool) if len(out) else []
-    return out[columns]
-
-
-def _system_order(name: str) -> tuple[int, str]:
-    if name == HIDDEN_REFERENCE:
-        return (0, name)
-    if name.startswith("anchor_"):
-        return (1, f"{int(name.split('_')[1]):06d}")
-    return (2, name)
-
-
-def input_summary(frame):
-    """Per input and system: n and mean."""
-    table = frame.groupby(["page", "system"])["score"].agg(["count", "mean"]).reset_index()
-    return table.rename(columns={"count": "n"})
-
-
-def urgent_table(frame):
-    """URGENT label rows (``wav_path, system_id, sample_id, score, listener_id``), each
-    MUSHRA score mapped to 1..5 by :func:`urgent_label`; systems only (not the hidden
-    reference or anchors)."""
-    import pandas as pd
-
-    kept = frame[(frame["system"] != HIDDEN_REFERENCE)
-                 & ~frame["system"].str.startswith("anchor_")]
-    return pd.DataFrame({"wav_path": "audio/" + kept["stimulus"],
-                         "system_id": kept["system"], "sample_id": kept["page"],
-                         "score": [urgent_label(s) for s in kept["score"]],
-                         "listener_id": kept["assessor"]})
-
-
-def screening_table(db, test_id: int):
-    """Per finished session: its assessor, QC status and reasons (post-screening)."""
-    import pandas as pd
-    from sqlalchemy import select
-
-    from db.models import Rater, RatingSession
-
-    rows = db.execute(select(Rater.external_id, RatingSession.token, RatingSession.qc_status,
-                             RatingSession.qc_reasons)
-                      .join(Rater, RatingSession.rater_id == Rater.id)
-                      .where(RatingSession.test_id == test_id,
-                             RatingSession.state == "submitted")
-                      .order_by(RatingSession.id)).all()
-    return pd.DataFrame([{"assessor": a, "session": t, "qc_status": s,
-                          "reasons": "; ".join(r or [])} for a, t, s, r in rows],
-                        columns=["assessor", "session", "qc_status", "reasons"])
 
 
 METHOD = Mushra()

@@ -11,6 +11,7 @@ class Ranking(ChoiceMethod):
     name = "ranking"
     title = "Ranking (adaptive pairs, Bradley-Terry)"
     max_votes_per_item = 100_000  # the target counts answers over all pairs
+    target_per_item = False
 
     def choose(self) -> Callable[..., list[int]]:
         from listening_tests.pair_sessions import ranking_pairs

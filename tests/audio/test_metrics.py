@@ -131,6 +131,16 @@ def test_dnsmos_matches_speechmos(rate: int) -> None:
     assert scores.p808 == pytest.approx(expected["p808_mos"], abs=TOLERANCE)
 
 
+def test_dnsmos_without_p808_gives_the_same_p835_scores() -> None:
+    est, _ = pair(16_000, seconds=3.0)
+    full = metrics.dnsmos(est, sample_rate=16_000)
+    lean = metrics.dnsmos(est, sample_rate=16_000, p808=False)
+    assert (lean.ovrl, lean.sig, lean.bak) == (full.ovrl, full.sig, full.bak)
+    assert math.isnan(lean.p808) and 1.0 <= full.p808 <= 5.0
+    only_ovrl = score_clip(est, 16_000, None, ("dnsmos_ovrl",))
+    assert only_ovrl.values == {"dnsmos_ovrl": full.ovrl}
+
+
 def test_plcmos_matches_speechmos_with_the_same_seed() -> None:
     est, _ = pair(16_000)
     np.random.seed(3)

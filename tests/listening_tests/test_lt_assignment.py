@@ -183,3 +183,39 @@ def test_concurrent_starts_never_over_assign(tmp_path):
     with lab.sessions() as db:
         placed = db.scalars(select(SessionItem.test_item_id)).all()
     assert len(placed) == len(set(placed)) == 24  # every clip once: 5+5+5+5+4
+
+
+def test_a_start_whose_planned_clips_filled_up_meanwhile_gets_other_clips(sessions, store):
+    """The API plans a start without a lock and places it later: when other starts took the
+    planned clips in between, the clips are chosen again, never beyond the target (on
+    PostgreSQL through the savepoint that rolls the first placement back)."""
+    from listening_tests.design import create_test, open_test
+    from listening_tests.sessions import PlannedSession, place_session, plan_session
+    from tests.listening_tests.rating_lab import _seed_synthetic
+
+    with sessions.begin() as db:
+        _seed_synthetic(db, store)
+        test_id = create_test(db, store, plain_spec(votes_per_clip=1, clips_per_session=10),
+                              now=T0).id
+        open_test(db, test_id, now=T0)
+    with sessions() as db:
+        late = plan_session(db, test_id, "late", now=T0, rng=np.random.default_rng(5))
+    assert isinstance(late, PlannedSession)
+    with sessions.begin() as db:  # same draws and counts: the same clips as the plan above
+        first = start_session(db, test_id, "first", now=T0, rng=np.random.default_rng(5))
+    with sessions.begin() as db:
+        placed = place_session(db, late)
+    assert placed.created
+    with sessions() as db:
+        rows = db.execute(select(RatingSession.token, ListeningTestItem.clip_id)
+                          .join(SessionItem, SessionItem.session_id == RatingSession.id)
+                          .join(ListeningTestItem,
+                                ListeningTestItem.id == SessionItem.test_item_id)).all()
+    clips = {token: {clip for t, clip in rows if t == token}
+             for token in (first.token, placed.token)}
+    assert len(clips[first.token]) == 10 and len(clips[placed.token]) == 10
+    assert not clips[first.token] & clips[placed.token]  # one vote per clip: never shared
+    with sessions() as db:
+        planned_clips = set(db.scalars(select(ListeningTestItem.clip_id)
+                                       .where(ListeningTestItem.id.in_(late.items))))
+    assert planned_clips == clips[first.token]  # ...the very clips "first" then took

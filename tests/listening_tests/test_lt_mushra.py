@@ -9,12 +9,8 @@ import pytest
 from scipy import signal
 
 from listening_tests.errors import SpecError
-from listening_tests.methods.mushra import (
-    lowpass_anchor,
-    screening_reasons,
-    system_summary,
-    urgent_label,
-)
+from listening_tests.methods.mushra import lowpass_anchor, urgent_label
+from listening_tests.mushra_results import screening_reasons, system_summary
 from listening_tests.spec import ListeningTestSpec, MushraSpec
 
 SYSTEMS = ("hidden_reference", "anchor_3500", "anchor_7000", "a", "b")
@@ -120,7 +116,7 @@ def test_lowpass_anchor_removes_the_band_above_its_cutoff():
 def test_paired_comparisons_wilcoxon_with_holm():
     from scipy import stats
 
-    from listening_tests.methods.mushra import paired_comparisons
+    from listening_tests.mushra_results import paired_comparisons
 
     rng = np.random.default_rng(3)
     rows = []
@@ -161,3 +157,90 @@ def test_simulated_listener_hears_the_anchors_as_worse():
     d35, d70 = (spectral_distance_db(flac(lowpass_anchor(x, rate, c)), ref)
                 for c in (3500, 7000))
     assert spectral_distance_db(ref, ref) == 0.0 and d35 > d70 > 0.5
+
+
+def _pages(scores: dict[str, list[float]], session: str = "s") -> pd.DataFrame:
+    """Rows of one session: ``scores[system][k]`` is the score on page k."""
+    return pd.DataFrame([{"session": session, "page": f"p{k}", "system": system,
+                          "score": float(v)}
+                         for system, values in scores.items() for k, v in enumerate(values)])
+
+
+def test_differences_from_the_hidden_reference_are_paired_by_page():
+    from listening_tests.mushra_results import reference_differences
+
+    frame = _pages({"hidden_reference": [100, 90, 95], "anchor_3500": [20, 10, 30],
+                    "b": [70, 80, 60]})
+    table = reference_differences(frame).set_index("system")
+    assert list(table.index) == ["anchor_3500", "b"]  # anchors first, the reference not
+    d = np.array([70 - 100, 80 - 90, 60 - 95], dtype=float)
+    assert table.loc["b", "mean_diff"] == pytest.approx(d.mean())
+    assert table.loc["b", "ci95"] == pytest.approx(4.302653 * d.std(ddof=1) / np.sqrt(3))
+    assert table.loc["b", "median_diff"] == -30 and table.loc["b", "n"] == 3
+    assert table.loc["anchor_3500", "kind"] == "anchor"
+
+
+def test_implied_ranking_shares_a_rank_where_no_test_separates():
+    from listening_tests.mushra_results import (
+        implied_ranking,
+        paired_comparisons,
+        system_summary,
+    )
+
+    rng = np.random.default_rng(7)
+    base = rng.normal(50, 5, 14)
+    frame = _pages({"hidden_reference": [100] * 14, "anchor_3500": [10] * 14,
+                    "good": np.rint(base + 30 + rng.normal(0, 2, 14)),
+                    "mid1": np.rint(base + rng.normal(0, 2, 14)),
+                    "mid2": np.rint(base + rng.normal(0, 2, 14))})
+    ranking = implied_ranking(system_summary(frame), paired_comparisons(frame))
+    assert ranking["system"].iloc[0] == "good"  # compared systems only, best first
+    assert set(ranking["system"]) == {"good", "mid1", "mid2"}
+    ranks = dict(zip(ranking["system"], ranking["rank"], strict=True))
+    assert ranks == {"good": 1, "mid1": 2, "mid2": 2}
+    assert ranking.set_index("system").loc["good", "better_than"] == "mid1, mid2"
+
+
+def test_assessor_screening_shares_match_the_decision():
+    from listening_tests.mushra_results import assessor_screening, screening_rules
+
+    frame = pd.concat([listener(10, hidden=95).assign(assessor="ok"),
+                       listener(10, hidden=60).assign(assessor="bad")])
+    table = assessor_screening(frame, MushraSpec()).set_index("assessor")
+    assert table.loc["bad", "reference_low_share"] == 1.0 and table.loc["bad", "excluded"]
+    assert table.loc["ok", "reference_low_share"] == 0.0 and not table.loc["ok", "excluded"]
+    assert table.loc["ok", "pages"] == 10 and table.loc["ok", "anchor_high"] == 0
+    rules = screening_rules(MushraSpec(mid_anchor_hz=None, max_page_fraction=0.2))
+    assert [r["column"] for r in rules] == ["reference_low_share"]
+    assert rules[0]["limit"] == 0.2 and "below 90" in rules[0]["label"]
+
+
+@pytest.mark.parametrize("rate", [16_000, 22_050, 48_000])
+def test_degraded_anchors_keep_the_length_and_degrade(rate):
+    import soundfile as sf
+
+    from audio.resample import resample
+    from listening_tests.methods.mushra import DEGRADED_ANCHORS
+    from listening_tests.mushra_results import system_summary
+
+    x, source_rate = sf.read("demo/clips/u07_nl_48k_clean.flac", dtype="float32")
+    x = resample(x, source_rate, rate)
+    for name, make in DEGRADED_ANCHORS.items():
+        y, params = make(x, rate, np.random.default_rng(0))
+        assert len(y) == len(x), name  # same size on the wire as the other stimuli
+        error = float(np.mean((y - x) ** 2) / np.mean(x**2))
+        assert error > 1e-3, (name, error)
+        assert isinstance(params, dict)
+    order = system_summary(pd.DataFrame({"system": ["b", "anchor_mp3", "anchor_3500",
+                                                    "hidden_reference"],
+                                         "score": [50.0, 20.0, 10.0, 100.0]}))["system"]
+    assert list(order) == ["hidden_reference", "anchor_3500", "anchor_mp3", "b"]
+
+
+def test_degraded_anchors_in_the_spec():
+    spec = ListeningTestSpec.from_dict(spec_dict(mushra={"degraded_anchors": ["mp3"]}))
+    assert spec.mushra.degraded_anchors == ("mp3",)
+    assert ListeningTestSpec.from_dict(spec.to_dict()) == spec
+    for bad in (["nope"], "mp3", ["mp3", "mp3"]):
+        with pytest.raises(SpecError, match="degraded_anchors"):
+            ListeningTestSpec.from_dict(spec_dict(mushra={"degraded_anchors": bad}))

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 import torch
@@ -179,3 +180,51 @@ def test_predict_cli_writes_every_input(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "b: " in done.stderr and "c: " in done.stderr and "Traceback" not in done.stderr
     assert list(read_mos_scp(out).index) == ["a"]
+
+
+def test_system_ranking_targets_are_system_means_and_train(tmp_path: Path) -> None:
+    """Each vote carries its system's mean clip MOS (the target of ``--system-rank-weight``),
+    and training with that term runs and lowers the loss."""
+    from sqa.data import Vocab, VoteDataset, collate
+    from sqa.features import FeatureCache, FeatureConfig
+    from sqa.label_formats import read_labels
+    from sqa.labels import mean_opinion
+
+    labels = labelled_set(tmp_path)
+    table = read_labels(labels)
+    dataset = VoteDataset(table, FeatureCache(FeatureConfig(n_mels=32)), Vocab(),
+                          max_frames=50)
+    clips = mean_opinion(table)
+    expected = clips.groupby("system_id")["mos"].mean()
+    got = collate([dataset[i] for i in range(len(dataset))])["system_mos"].numpy()
+    assert got == pytest.approx(expected.loc[table["system_id"]].to_numpy(), abs=1e-5)
+    assert len(set(np.round(got, 4))) == 4  # four systems, four targets
+    result = train(config(tmp_path, labels, max_steps=40, system_rank_weight=1.0),
+                   progress=False)
+    assert np.mean(result["losses"][-5:]) < np.mean(result["losses"][:5])
+
+
+def test_predict_cli_averages_several_models(tmp_path: Path) -> None:
+    """``--model A --model B`` writes the mean of A's and B's scores per file."""
+    labels = labelled_set(tmp_path, clips=6)
+    train(config(tmp_path, labels, max_steps=2, out=str(tmp_path / "a")), progress=False)
+    train(config(tmp_path, labels, max_steps=6, seed=1, out=str(tmp_path / "b")),
+          progress=False)
+    audio = tmp_path / "in"
+    audio.mkdir()
+    for i, rate in enumerate((8_000, 16_000)):
+        sf.write(audio / f"x{i}.flac", speech_like(0.4, rate, seed=i), rate)
+
+    def scores(*models: str) -> pd.Series:
+        out = tmp_path / f"{'-'.join(models)}.scp"
+        args = [a for m in models for a in ("--model", str(tmp_path / m))]
+        done = subprocess.run([sys.executable, "-m", "sqa.predict", *args, "--input",
+                               str(audio), "--out", str(out)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return read_mos_scp(out)
+
+    a, b, both = scores("a"), scores("b"), scores("a", "b")
+    assert not np.allclose(a, b)
+    assert both.to_numpy() == pytest.approx(((a + b) / 2).reindex(both.index).to_numpy(),
+                                            abs=1e-5)

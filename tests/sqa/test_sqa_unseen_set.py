@@ -51,3 +51,26 @@ def test_votes_are_acr_from_distinct_listeners() -> None:
         assert len(set(listeners)) == 8
     means = {c: np.mean([v for cc, _, v in drawn if cc == c]) for c in ("a", "b")}
     assert means["b"] - means["a"] > 2.0
+
+
+def test_listener_offsets_are_taken_out_of_clip_means() -> None:
+    """The bias-only listener model: clip means of votes from listeners with known offsets
+    come back nearer the clips' true scores than plain means, and on the 1-5 scale."""
+    import pandas as pd
+
+    from benchmarks.sqa_unseen import listener_debiased
+
+    rng = np.random.default_rng(4)
+    truth = pd.Series(rng.uniform(1.5, 4.5, 60), index=[f"c{i}" for i in range(60)])
+    offsets = pd.Series(rng.normal(0.0, 0.6, 20), index=[f"L{j}" for j in range(20)])
+    offsets -= offsets.mean()
+    rows = []
+    for clip in truth.index:
+        for listener in rng.choice(offsets.index, size=4, replace=False):
+            rows.append((clip, listener, truth[clip] + offsets[listener]
+                         + rng.normal(0.0, 0.1)))
+    votes = pd.DataFrame(rows, columns=["clip", "listener", "vote"])
+    plain = votes.groupby("clip")["vote"].mean().reindex(truth.index)
+    debiased = listener_debiased(votes).reindex(truth.index)
+    assert np.abs(debiased - truth).mean() < 0.5 * np.abs(plain - truth).mean()
+    assert debiased.between(1.0, 5.0).all()

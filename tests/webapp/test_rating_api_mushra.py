@@ -10,15 +10,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from tests.mushra_library import INPUTS, SYSTEMS, mushra_library
 from tests.webapp.test_rating_api import Api, expect
 
 pytestmark = pytest.mark.integration
 
-SYSTEMS = ["unprocessed", "mmse_lsa", "spectral_gating", "wpe"]
-# one noisy input per utterance, 16 kHz and above (the 7 kHz anchor needs a wider band)
-INPUTS = ["u02_de_16k_clipping.flac", "u03_fr_22k_reverb_noise-babble.flac",
-          "u04_es_24k_noise-pink.flac", "u05_it_32k_clipping.flac",
-          "u06_pt-br_44k_reverb_noise-hum.flac", "u07_nl_48k_noise-brown.flac"]
 STIMULI = {"hidden_reference", "anchor_3500", "anchor_7000", *SYSTEMS}
 CHECKS = {"qualification": False, "volume": True, "stereo": False, "environment": False}
 
@@ -30,29 +26,8 @@ def api(app_server):
 
 @pytest.fixture(scope="module")
 def library(app_server):
-    """The app's own database and store, with a dataset of the 6 inputs enhanced by three
-    DSP systems (the demo set has only references and unprocessed inputs)."""
-    from db.models import Clip, DatasetClip
-    from db.session import create_db_engine, make_session_factory, sqlite_url
-    from db.store import AudioStore
-    from library.clips import get_or_create_dataset
-    from library.comparison import enhance_clip
-    from se.systems.registry import get_system
-
-    engine = create_db_engine(sqlite_url(app_server.data_dir / "workbench.db"))
-    sessions = make_session_factory(engine)
-    store = AudioStore(app_server.data_dir / "audio")
-    with sessions.begin() as session:
-        dataset = get_or_create_dataset(session, "mushra-demo")
-        session.flush()
-        ids = []
-        for name in INPUTS:
-            clip = session.scalar(select(Clip).where(Clip.name == name))
-            session.add(DatasetClip(dataset_id=dataset.id, clip_id=clip.id, name=name))
-            ids.append(clip.id)
-    for system in SYSTEMS[1:]:
-        for clip_id in ids:
-            enhance_clip(sessions, store, clip_id, get_system(system))
+    """The app's own database, with the mushra-demo dataset (tests/mushra_library.py)."""
+    sessions, engine = mushra_library(app_server)
     yield sessions
     engine.dispose()
 
@@ -102,10 +77,9 @@ def test_spec_refusals(api, library):
                   422)
     assert "3500" in body["error"]
     bad = spec("bad")
-    bad["pairs"] = {**bad["pairs"], "reference": "unprocessed",
-                    "systems": SYSTEMS[1:]}
+    bad["pairs"] = {**bad["pairs"], "reference": "nope", "systems": SYSTEMS[1:]}
     body = expect(api.admin("POST", "/tests", json=bad), 422)
-    assert "clean" in body["error"]
+    assert "nope" in body["error"]
     body = expect(api.admin("POST", "/tests", json={**spec("bad"), "scale_order": "x"}), 422)
     assert "scale_order" in body["error"]
 
@@ -138,6 +112,8 @@ def test_mushra_end_to_end(api, library):
     expect(vote(api, token, first["item"], score=50), 422, "never fetched")
     audio = api("GET", first["audio_url"][4:])
     assert audio.status_code == 200 and audio.content[:4] == b"RIFF"  # blind WAV (main)
+    # the page fetches every stimulus up front: the time it was heard proves the playing
+    expect(vote(api, token, first["item"], score=50, elapsed_ms=0), 422, "play this sample")
     for wrong in (101, -1, 50.5, "80"):
         expect(vote(api, token, first["item"], score=wrong), 422)
     expect(vote(api, token, first["item"], choice="A"), 422)
@@ -153,6 +129,13 @@ def test_mushra_end_to_end(api, library):
         assert api("GET", item["audio_url"][4:]).status_code == 200
         expect(vote(api, token, item["item"], score=honest(role_of(library, item["item"]))),
                201)
+    # blind: on a page, the open reference and every stimulus have the same size and no
+    # validators, so neither bytes on the wire nor headers tell the hidden reference
+    page_one = [i for i in items if i["page"] == 1]
+    replies = [api("GET", url[4:]) for url in
+               [page_one[0]["reference_url"], *(i["audio_url"] for i in page_one)]]
+    assert len({len(r.content) for r in replies}) == 1
+    assert not any(h in r.headers for r in replies for h in ("etag", "last-modified"))
     expect(api("POST", f"/sessions/{token}/finish"), 200)
 
     # the second assessor hears the pages in another order, and fails post-screening
@@ -203,14 +186,39 @@ def test_mushra_end_to_end(api, library):
         api.admin("GET", f"/tests/{test_id}/export/scores.parquet").content))
     assert len(frame) == len(scores)
 
+    # the implied ranking, the differences from the hidden reference, the screening shares
+    ranking = {r["system"]: r for r in results["ranking"]}
+    assert list(ranking) == ["mmse_lsa", "spectral_gating", "wpe", "unprocessed"]
+    differences = {r["system"]: r["mean_diff"] for r in results["differences"]}
+    assert differences["wpe"] == -50 and differences["anchor_3500"] == -90
+    assessors = pd.read_csv(io.StringIO(api.admin(
+        "GET", f"/tests/{test_id}/export/assessors.csv").text)).set_index("assessor")
+    assert assessors.loc["B2", "reference_low_share"] == 1 and assessors.loc["B2", "excluded"]
+    assert not assessors.loc["A1", "excluded"]
+    for name in ("ranking.csv", "differences.csv"):
+        assert api.admin("GET", f"/tests/{test_id}/export/{name}").status_code == 200
+
+    # the dashboard's MUSHRA figure: reference and anchors first, on the method's 0..100
+    from listening_tests.methods import method_of
+    from webapp.charts import score_boxes
+
+    method = method_of("mushra")
+    with library() as session:
+        frames = method.score_view(session, test_id)
+    figure = score_boxes(frames["scores"], frames["systems"], value_range=method.score_range)
+    assert list(figure.layout.xaxis.categoryarray)[:3] == ["hidden_reference", "anchor_3500",
+                                                           "anchor_7000"]
+    assert len(frames["scores"]) == 6 * 7 and set(frames["screening"]["assessor"]) == {
+        "A1", "B2"}
+
 
 def test_simulated_mushra_crowd_is_counted(api, app_server, library):
-    from listening_tests.simulate import run_simulation
+    from listening_tests.simulate import comparison_test_spec, run_simulation
 
-    created = expect(api.admin("POST", "/tests", json={
-        **spec("sim mushra", listeners_per_page=1, pages_per_session=3),
-        "checks": {"qualification": True, "volume": True, "stereo": False,
-                   "environment": False}}), 201)
+    # the spec the load benchmark uses (benchmarks/rating_load.py --method mushra)
+    created = expect(api.admin("POST", "/tests", json=comparison_test_spec(
+        "sim mushra", "mushra", SYSTEMS, dataset="mushra-demo", votes_per_pair=1,
+        pairs_per_session=3, training=0)), 201)
     test_id = created["id"]
     expect(api.admin("POST", f"/tests/{test_id}/open"), 200)
     report = run_simulation(app_server.url, test_id, raters=2, concurrency=2, seed=5,
@@ -225,3 +233,58 @@ def test_simulated_mushra_crowd_is_counted(api, app_server, library):
     assert systems["hidden_reference"] > 90 > systems["anchor_7000"] > systems["anchor_3500"]
     counted = sum(r["n"] for r in results["systems"])
     assert counted == results["sessions"]["accepted"] * 3 * 7
+
+
+def test_training_page_comes_first_and_counts_nowhere(api, library):
+    """One training page (the last input, held out of the rating pages) opens every session;
+    its scores are stored but neither screened nor counted: an assessor who scores its
+    hidden reference 60 is still accepted."""
+    body = expect(api.admin("POST", "/tests", json=spec("too much training",
+                                                        training={"count": 6})), 422)
+    assert "training.count" in body["error"]
+    created = expect(api.admin("POST", "/tests", json=spec("mushra training",
+                                                           training={"count": 1})), 201)
+    assert created["rating_clips"] == 5 * 7 and created["training_clips"] == 7
+    test_id = created["id"]
+    expect(api.admin("POST", f"/tests/{test_id}/open"), 200)
+    body = expect(api("POST", f"/tests/{test_id}/sessions", json={"participant_id": "T1"}),
+                  201)
+    token, items = body["session"], body["items"]
+    phases = [i["phase"] for i in items]
+    assert phases == ["training"] * 7 + ["rating"] * 5 * 7
+    assert {i["page"] for i in items[:7]} == {1} and len({i["page"] for i in items}) == 6
+    expect(api("PUT", f"/sessions/{token}/checks/volume", json={"answer": "done"}), 201)
+    for item in items:
+        role = role_of(library, item["item"])
+        score = 60 if item["phase"] == "training" and role == "hidden_reference" \
+            else honest(role)
+        assert api("GET", item["audio_url"][4:]).status_code == 200
+        expect(vote(api, token, item["item"], score=score), 201)
+    expect(api("POST", f"/sessions/{token}/finish"), 200)
+    results = expect(api.admin("GET", f"/tests/{test_id}/results"), 200)
+    assert results["sessions"]["accepted"] == 1
+    systems = {r["system"]: r for r in results["systems"]}
+    assert all(r["n"] == 5 for r in systems.values())  # the rating pages only
+    assert systems["hidden_reference"]["mean"] == 100
+
+
+def test_a_named_system_as_the_reference(api, library):
+    """``reference: unprocessed``: each page's open and hidden reference is the input itself,
+    and the anchors (two low-pass, one packet-loss) are made from it."""
+    from db.models import Clip, ListeningTestItem
+
+    named = spec("mushra named reference")
+    named["pairs"] = {**named["pairs"], "reference": "unprocessed", "systems": SYSTEMS[1:]}
+    named["mushra"] = {"degraded_anchors": ["packet_loss"]}  # a third anchor, URGENT-style
+    created = expect(api.admin("POST", "/tests", json=named), 201)
+    assert created["rating_clips"] == 6 * (3 + 1 + 2 + 1)
+    with library() as session:
+        rows = session.execute(select(ListeningTestItem.condition, Clip.name)
+                               .join(Clip, ListeningTestItem.clip_id == Clip.id)
+                               .where(ListeningTestItem.test_id == created["id"])).all()
+    hidden = sorted(name for condition, name in rows if condition == "hidden_reference")
+    assert hidden == sorted(INPUTS)
+    anchors = [name for condition, name in rows if condition.startswith("anchor_")]
+    stems = [name.removesuffix(".flac") for name in INPUTS]
+    assert len(anchors) == 18 and all(any(s in a for s in stems) for a in anchors)
+    assert sum("packet_loss" in a for a in anchors) == 6

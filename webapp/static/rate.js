@@ -1,6 +1,8 @@
-// Rater page of a listening test (ITU-T P.808: ACR, and the comparison methods CCR, A/B and
-// ranking), a client of the rating API in docs/rating-api.md. All progress lives on the server, so a reload, or another browser
-// opened with the same link, resumes at the first unanswered step.
+// Rater page of a listening test (ITU-T P.808: ACR, DCR, P.835, the comparison methods CCR, A/B
+// and ranking, and MUSHRA pages of ITU-R BS.1534-3), a client of the rating API in
+// docs/rating-api.md. All answers live on the server, so a reload, or another browser opened
+// with the same link, resumes at the first unanswered step; a MUSHRA page's scores not sent yet
+// are kept in this browser (localStorage) until the rater moves on.
 'use strict';
 (() => {
   const REDIRECT_SECONDS = 5;
@@ -9,6 +11,8 @@
   let state = null;       // the session body from the server, updated as answers are stored
   let busy = false;       // an answer is being sent: ignore further clicks and keys
   let keyHandler = null;  // keyboard shortcut of the current step, if any
+  let leaveStep = null;   // stops what the current step runs (a MUSHRA page's player)
+  let spaceTaken = false; // the step's handler took this Space press (see keyup)
 
   const $ = (id) => document.getElementById(id);
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -68,6 +72,7 @@
   // so keyboard and screen-reader users start at the new step.
   function show(...nodes) {
     keyHandler = null;
+    if (leaveStep) { leaveStep(); leaveStep = null; }
     const step = $('step');
     step.querySelectorAll('audio').forEach((audio) => audio.pause());
     step.replaceChildren(...nodes.flat().filter((node) => node != null));  // no stray "null" text
@@ -131,11 +136,21 @@
     return { node: el('div', { class: 'player' }, button, bar, audio), audio, button };
   }
 
+  // A MUSHRA stimulus belongs to a page of several; everything else is a step of its own.
+  const isPaged = (item) => item.page !== undefined && item.page !== null;
+
+  // Progress in steps the rater sees: one per clip or pair, one per MUSHRA page.
   function updateProgress() {
-    const answered = state.items.filter((item) => item.answered).length;
+    const steps = new Map();
+    for (const item of state.items) {
+      const key = isPaged(item) ? `page:${item.page}` : `item:${item.item}`;
+      steps.set(key, (steps.has(key) ? steps.get(key) : true) && Boolean(item.answered));
+    }
+    const answered = [...steps.values()].filter(Boolean).length;
+    const paged = state.items.some(isPaged);
     $('progress-row').hidden = false;
-    $('progress-bar').value = state.items.length ? answered / state.items.length : 0;
-    $('progress').textContent = `${answered} of ${state.items.length} answered`;
+    $('progress-bar').value = steps.size ? answered / steps.size : 0;
+    $('progress').textContent = paged ? `${answered} of ${steps.size} pages done` : `${answered} of ${steps.size} answered`;
   }
 
   // The first thing still to do, with a key to tell whether a reload moved us on.
@@ -146,20 +161,18 @@
     const check = (state.checks || []).find((c) => !c.answered);
     if (check) return { kind: check.kind, key: `check:${check.id}`, check };
     const item = state.items.find((i) => !i.answered);
+    if (item && isPaged(item)) return { kind: 'page', key: `page:${item.page}`, item };
     if (item) return { kind: 'item', key: `item:${item.item}`, item };
     return { kind: 'finish', key: 'finish' };
   }
 
   function render() {
     updateProgress();
-    // MUSHRA pages (several stimuli, grouped by "page") are API-only so far (docs/rating-api.md)
-    if ((state.items || []).some((i) => i.page !== undefined)) {
-      return stop('This page cannot show this kind of test (several samples side by side) yet. Please contact the researcher.');
-    }
     const step = nextStep();
     const views = { done: () => showDone(false), ended, consent: showConsent, finish,
       qualification: showQualification, volume: showVolume, stereo: showStereo,
-      environment: showEnvironment, item: () => (isPair(step.item) ? showPair(step.item) : showItem(step.item)) };
+      environment: showEnvironment, item: () => (isPair(step.item) ? showPair(step.item) : showItem(step.item)),
+      page: () => showPage(step.item.page) };
     if (!views[step.kind]) return stop(`This page does not know the check "${step.kind}". Please contact the researcher.`);
     return step.check ? views[step.kind](step.check) : views[step.kind]();
   }
@@ -413,6 +426,377 @@
     };
   }
 
+  // ---- MUSHRA pages (ITU-R BS.1534-3) ------------------------------------------------------
+  // A page: the open reference and every stimulus of one input, in the order the server drew
+  // for this rater. All are fetched and decoded before anything plays; one transport plays them
+  // all at once from the same position with only the selected one audible, so switching is a
+  // crossfade of FADE_S at the same point in time: no restart, no gap, no click.
+  const FADE_S = 0.01;
+  const MIN_HEARD_MS = 500;  // a sample counts as played once heard this long (or to its end)
+  let audioContext = null;
+
+  function audioCtx() {
+    if (!audioContext) audioContext = new (window.AudioContext || window.webkitAudioContext)();
+    return audioContext;
+  }
+
+  // Fetches and decodes every URL (three at a time, retried like api()); `onLoaded(n)` counts.
+  async function decodeAll(urls, onLoaded) {
+    const ctx = audioCtx();
+    const buffers = new Array(urls.length);
+    let next = 0;
+    let loaded = 0;
+    const one = async (url) => {
+      for (let attempt = 0; ; attempt += 1) {
+        let res = null;
+        try { res = await fetch(url); } catch (e) { res = null; }
+        if (res && res.ok) return ctx.decodeAudioData(await res.arrayBuffer());
+        if (res && res.status < 500) throw new Error(errorText({ status: res.status, data: await res.json().catch(() => ({})) }));
+        await sleep(Math.min(30000, 1000 * 2 ** attempt));
+      }
+    };
+    const worker = async () => {
+      while (next < urls.length) {
+        const k = next;
+        next += 1;
+        buffers[k] = await one(urls[k]);
+        loaded += 1;
+        onLoaded(loaded);
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    return buffers;
+  }
+
+  // The transport of a page: every buffer starts on the same sample, each through its own gain;
+  // select(k) crossfades the gains. Playback loops over a region (the whole sample unless the
+  // rater narrows it), as MUSHRA listening goes back and forth. Positions are seconds on the
+  // shared time line.
+  function multiPlayer(buffers) {
+    const ctx = audioCtx();
+    const duration = Math.min(...buffers.map((b) => b.duration));
+    const heard = buffers.map(() => 0);  // seconds each buffer was the audible one
+    let selected = 0;
+    let playing = false;
+    let run = null;  // {bus, gains, sources, startCtx, startPos}
+    let pausedAt = 0;
+    const whole = { start: 0, end: duration };
+    let loop = whole;  // {start, end}
+    let counted = 0;  // context time up to which `heard` is counted
+
+    function position() {
+      if (!playing) return pausedAt;
+      const p = run.startPos + Math.max(0, ctx.currentTime - run.startCtx);
+      return p < loop.end ? p : loop.start + ((p - loop.start) % (loop.end - loop.start));
+    }
+    function count() {  // the time since the last count goes to the selected buffer
+      const t = ctx.currentTime;
+      const from = playing ? Math.max(counted, run.startCtx) : t;
+      if (t > from) heard[selected] += t - from;
+      counted = t;
+    }
+    function release() {  // fade the current run out and stop it
+      if (!run) return;
+      const t = ctx.currentTime;
+      const { bus, sources } = run;
+      bus.gain.cancelScheduledValues(t);
+      bus.gain.setValueAtTime(bus.gain.value, t);
+      bus.gain.linearRampToValueAtTime(0, t + FADE_S);
+      sources.forEach((s) => { try { s.stop(t + FADE_S + 0.005); } catch (e) { /* stopped */ } });
+      run = null;
+    }
+    function start(from) {
+      const pos = from < loop.start || from >= loop.end ? loop.start : from;
+      const when = ctx.currentTime + 0.02;  // in the future, so all sources start together
+      const bus = ctx.createGain();
+      bus.gain.setValueAtTime(0, when);
+      bus.gain.linearRampToValueAtTime(1, when + FADE_S);
+      bus.connect(ctx.destination);
+      const gains = buffers.map((_, k) => {
+        const g = ctx.createGain();
+        g.gain.value = k === selected ? 1 : 0;
+        g.connect(bus);
+        return g;
+      });
+      const sources = buffers.map((buffer, k) => {
+        const s = ctx.createBufferSource();
+        s.buffer = buffer;
+        Object.assign(s, { loop: true, loopStart: loop.start, loopEnd: loop.end });
+        s.connect(gains[k]);
+        s.start(when, pos);
+        return s;
+      });
+      run = { bus, gains, sources, startCtx: when, startPos: pos };
+      counted = when;
+      playing = true;
+    }
+    const restart = () => { const p = position(); release(); start(p); };
+    return {
+      duration,
+      get playing() { return playing; },
+      get selected() { return selected; },
+      position,
+      heardMs(k) { count(); return Math.round(heard[k] * 1000); },
+      setHeard(k, ms) { heard[k] = Math.max(heard[k], ms / 1000); },
+      play() { if (playing) return; if (ctx.state !== 'running') ctx.resume(); start(pausedAt); },
+      pause() { if (!playing) return; count(); pausedAt = position(); playing = false; release(); },
+      select(k) {
+        if (k === selected) return;
+        count();
+        if (run) {
+          const t = ctx.currentTime;
+          [[run.gains[selected], 0], [run.gains[k], 1]].forEach(([g, value]) => {
+            g.gain.cancelScheduledValues(t);
+            g.gain.setValueAtTime(g.gain.value, t);
+            g.gain.linearRampToValueAtTime(value, t + FADE_S);
+          });
+        }
+        selected = k;
+      },
+      seek(pos) {
+        const p = Math.max(0, Math.min(duration, pos));
+        count();
+        if (playing) { release(); start(p); } else pausedAt = p;
+      },
+      get loop() { return loop === whole ? null : loop; },
+      setLoop(region) {  // null: the whole sample
+        count();
+        loop = region && region.end - region.start >= 0.05 ? region : whole;
+        if (playing) restart();
+        else if (pausedAt < loop.start || pausedAt >= loop.end) pausedAt = loop.start;
+      },
+      stop() { count(); playing = false; release(); },
+    };
+  }
+
+  const draftKey = (page) => `rate:page:${state.session}:${page}`;
+  function loadDraft(page) {
+    try {
+      const draft = JSON.parse(store.get(draftKey(page)) || '{}');
+      return { scores: draft.scores || {}, heard: draft.heard || {} };
+    } catch (e) { return { scores: {}, heard: {} }; }
+  }
+  const seconds = (s) => `${s.toFixed(1)} s`;
+
+  async function showPage(pageNo) {
+    const stimuli = state.items.filter((i) => i.page === pageNo);  // the stored order
+    const pages = [...new Set(state.items.filter((i) => i.phase === stimuli[0].phase).map((i) => i.page))];
+    const training = stimuli[0].phase === 'training';
+    const scale = state.test.scale || { min: 0, max: 100, step: 1, labels: [] };
+    const title = `${training ? 'Training page' : 'Page'} ${pages.indexOf(pageNo) + 1} of ${pages.length}`;
+    const loading = el('p', { class: 'hint', 'aria-live': 'polite' }, 'Loading the samples…');
+    show(heading(title), loading);
+    let buffers;
+    try {
+      // The open reference last: fetched first, it would make the server's copy of the same
+      // sound warm, and the hidden reference would answer faster than the other samples.
+      const urls = [...stimuli.map((s) => s.audio_url), stimuli[0].reference_url];
+      const decoded = await decodeAll(urls, (n) => { loading.textContent = `Loading the samples… ${n} of ${urls.length}`; });
+      buffers = [decoded[decoded.length - 1], ...decoded.slice(0, -1)];
+    } catch (e) {
+      return stop(`The samples could not be loaded (${e.message}). Please check your connection and reload the page.`, true);
+    }
+    if (nextStep().key !== `page:${pageNo}`) return undefined;  // moved on while loading
+
+    const draft = loadDraft(pageNo);
+    const saveDraft = () => store.set(draftKey(pageNo), JSON.stringify(draft));
+    const player = multiPlayer(buffers);
+    // Index 0 is the open reference, 1..n the stimuli; the keys are R and 1..9.
+    stimuli.forEach((s, k) => { if (draft.heard[s.item]) player.setHeard(k + 1, draft.heard[s.item]); });
+    const needMs = Math.min(MIN_HEARD_MS, Math.floor(player.duration * 1000) - 50);
+    const heardEnough = (k) => player.heardMs(k + 1) >= needMs;
+    const scoreOf = (s) => (s.answered ? s.score : draft.scores[s.item]);
+
+    const playButton = el('button', { type: 'button', class: 'play primary', 'data-focus': true,
+      'aria-keyshortcuts': 'Space', onclick: () => toggle() }, '▶ Play');
+    const bar = el('input', { type: 'range', min: '0', max: String(player.duration), step: '0.01', value: '0',
+      class: 'seek', 'aria-label': 'Position in the samples' });
+    bar.addEventListener('input', () => { player.seek(Number(bar.value)); refresh(); });
+    const clock = el('span', { class: 'clock' }, '');
+    const loopText = el('span', { class: 'loop-text' }, '');
+    const loopButtons = [
+      el('button', { type: 'button', 'aria-keyshortcuts': '[', onclick: () => setLoopEdge('start') }, '[ Loop start'),
+      el('button', { type: 'button', 'aria-keyshortcuts': ']', onclick: () => setLoopEdge('end') }, 'Loop end ]'),
+      el('button', { type: 'button', 'aria-keyshortcuts': 'L', onclick: () => clearLoop() }, 'Whole sample'),
+    ];
+    let loopStart = null;
+    let loopEnd = null;
+    function setLoopEdge(edge) {
+      const p = player.position();
+      if (edge === 'start') loopStart = p; else loopEnd = p;
+      const a = loopStart ?? 0;
+      const b = loopEnd ?? player.duration;
+      if (b - a >= 0.05) player.setLoop({ start: a, end: b });
+      refresh();
+    }
+    function clearLoop() { loopStart = null; loopEnd = null; player.setLoop(null); refresh(); }
+
+    const refButton = el('button', { type: 'button', class: 'stimulus ref', 'data-stimulus': 'R',
+      'aria-keyshortcuts': 'R', 'aria-label': 'Reference', onclick: () => choose(0, true) }, 'Ref');
+    const columns = stimuli.map((s, k) => {
+      const label = String(k + 1);
+      const button = el('button', { type: 'button', class: 'stimulus', 'data-stimulus': label,
+        'aria-keyshortcuts': k < 9 ? label : false, 'aria-label': `Sample ${label}`, onclick: () => choose(k + 1, true) }, label);
+      const given = scoreOf(s);
+      const slider = el('input', { type: 'range', min: String(scale.min), max: String(scale.max), step: String(scale.step || 1),
+        value: String(given ?? scale.min), disabled: true, 'aria-label': `Score of sample ${label}`, 'data-item-index': label });
+      const value = el('output', { class: 'value', 'aria-hidden': 'true' }, given == null ? '–' : String(given));
+      const set = (v) => {
+        if (s.answered || busy) return;
+        const clamped = Math.max(scale.min, Math.min(scale.max, Math.round(v)));
+        draft.scores[s.item] = clamped;
+        slider.value = String(clamped);
+        saveDraft();
+        refresh();
+      };
+      slider.addEventListener('input', () => set(Number(slider.value)));
+      slider.addEventListener('change', () => set(Number(slider.value)));
+      slider.addEventListener('pointerdown', () => { if (!slider.disabled) choose(k + 1, false); });
+      slider.addEventListener('focus', () => { if (player.selected !== k + 1) choose(k + 1, false); });
+      return { s, k, label, button, slider, value, set, node: el('div', { class: 'column', 'data-column': label },
+        button, el('div', { class: 'track' }, slider), value) };
+    });
+    const labelColumn = el('div', { class: 'labels', 'aria-hidden': 'true' },
+      [...scale.labels].sort((x, y) => y.from - x.from).map((l) => el('span', {}, l.label)));
+    const grid = el('div', { class: 'mushra-grid', role: 'group', 'aria-label': 'Scores, 0 to 100' },
+      el('div', { class: 'column ref-column' }, refButton, labelColumn), columns.map((c) => c.node));
+    grid.style.setProperty('--columns', String(columns.length));
+
+    const next = el('button', { type: 'button', class: 'primary', disabled: true, 'aria-keyshortcuts': 'N',
+      onclick: () => savePage() }, pages.indexOf(pageNo) + 1 < pages.length || training ? 'Save and go to the next page' : 'Save and finish');
+    const hint = el('p', { class: 'hint', id: 'page-hint', 'aria-live': 'polite' }, '');
+    const last = Math.min(columns.length, 9);
+    // The keys, listed open where a keyboard is likely (a wide screen), folded on a phone.
+    const keys = el('details', { class: 'keys', open: window.matchMedia('(min-width: 48rem)').matches },
+      el('summary', {}, 'Keyboard'),
+      el('ul', {},
+        el('li', {}, el('kbd', {}, 'Space'), ' play or pause'),
+        el('li', {}, el('kbd', {}, 'R'), ' the reference, ', el('kbd', {}, '1'), '–', el('kbd', {}, String(last)), ' a sample (playback continues where it is)'),
+        el('li', {}, el('kbd', {}, '↑'), ' ', el('kbd', {}, '↓'), ' the selected sample’s score ±1, ', el('kbd', {}, 'Page Up'), ' ', el('kbd', {}, 'Page Down'), ' ±10'),
+        el('li', {}, el('kbd', {}, '←'), ' ', el('kbd', {}, '→'), ' back or forward 1 s'),
+        el('li', {}, el('kbd', {}, '['), ' ', el('kbd', {}, ']'), ' loop from here, to here, ', el('kbd', {}, 'L'), ' the whole sample'),
+        el('li', {}, el('kbd', {}, 'N'), ' save the page and go on')));
+
+    function choose(index, fromButton) {
+      player.select(index);
+      if (fromButton && !player.playing) player.play();
+      const column = columns[index - 1];
+      if (fromButton && column && !column.slider.disabled && document.activeElement !== column.slider) column.slider.focus();
+      refresh();
+    }
+    function toggle() { if (player.playing) player.pause(); else player.play(); refresh(); }
+    const open = () => columns.filter((c) => !c.s.answered);
+    const missing = () => ({ unheard: open().filter((c) => !heardEnough(c.k)), unscored: open().filter((c) => draft.scores[c.s.item] == null) });
+
+    let savedHeardAt = 0;
+    function refresh() {
+      const pos = player.position();
+      if (document.activeElement !== bar) bar.value = String(pos);
+      clock.textContent = `${seconds(pos)} / ${seconds(player.duration)}`;
+      playButton.textContent = player.playing ? '❚❚ Pause' : '▶ Play';
+      const { loop } = player;
+      loopText.textContent = loop ? `Looping ${seconds(loop.start)}–${seconds(loop.end)}` : 'Looping the whole sample';
+      refButton.setAttribute('aria-pressed', String(player.selected === 0));
+      for (const c of columns) {
+        c.button.setAttribute('aria-pressed', String(player.selected === c.k + 1));
+        const score = scoreOf(c.s);
+        c.slider.disabled = c.s.answered || busy || !heardEnough(c.k);
+        c.slider.classList.toggle('unset', score == null);
+        c.node.classList.toggle('stored', Boolean(c.s.answered));
+        c.value.textContent = score == null ? '–' : String(score);
+        c.slider.setAttribute('aria-valuetext', score == null ? 'not scored' : `${score}, ${rangeLabel(score)}`);
+        if (!c.s.answered) draft.heard[c.s.item] = player.heardMs(c.k + 1);
+      }
+      const { unheard, unscored } = missing();
+      next.disabled = busy || unheard.length > 0 || unscored.length > 0;
+      hint.textContent = unheard.length ? `Play every sample and score it; a slider unlocks once its sample played. Still to play: ${unheard.map((c) => c.label).join(', ')}.`
+        : unscored.length ? `Still to score: ${unscored.map((c) => c.label).join(', ')}.`
+          : 'Every sample is scored. You may still listen and change a score, then save the page (N).';
+      if (performance.now() - savedHeardAt > 1000) { savedHeardAt = performance.now(); saveDraft(); }
+    }
+    function rangeLabel(score) {
+      const found = scale.labels.find((l) => score >= l.from && (score < l.to || l.to === scale.max));
+      return found ? found.label : '';
+    }
+
+    let sent = false;  // the page's scores are all stored: its draft is gone for good
+    async function savePage() {
+      const { unheard, unscored } = missing();
+      if (busy || unheard.length || unscored.length) return;
+      busy = true;
+      player.pause();
+      saveDraft();
+      refresh();
+      status('Saving…');
+      for (const c of open()) {
+        const score = draft.scores[c.s.item];
+        const res = await api('PUT', `${sessionUrl()}/votes/${encodeURIComponent(c.s.item)}`,
+          { score, played_to_end: true, elapsed_ms: Math.max(1, player.heardMs(c.k + 1)) });
+        if (!res.ok) {
+          busy = false;
+          const message = errorText(res);
+          if (res.status === 422) { showError(message); return refresh(); }
+          return resync(message);
+        }
+        Object.assign(c.s, { answered: true, score });
+      }
+      busy = false;
+      sent = true;
+      store.remove(draftKey(pageNo));
+      status(`Saved the scores of ${title.toLowerCase()}.`);
+      return render();
+    }
+
+    show(heading(title),
+      training ? el('p', {}, el('span', { class: 'training' }, 'Training'),
+        ' This page shows you the range of quality in this test. Score it as you would any other; it is not counted.') : null,
+      el('p', { class: 'question' }, state.test.question || ''),
+      el('div', { class: 'transport' }, playButton, bar, clock),
+      el('div', { class: 'loop' }, loopButtons, loopText),
+      grid, hint, actions(next), keys);
+    const ticker = setInterval(refresh, 100);
+    leaveStep = () => { clearInterval(ticker); player.stop(); if (!sent) saveDraft(); };
+    window.ratePlayer = {  // read-only view for tests: positions and selection, no roles
+      state: () => ({ selected: player.selected, playing: player.playing, position: player.position(),
+        duration: player.duration, loop: player.loop }),
+    };
+    refresh();
+
+    const move = (delta) => {
+      const column = columns[player.selected - 1];
+      if (!column) return true;
+      if (column.slider.disabled) {
+        showError(column.s.answered ? `Sample ${column.label} was saved already.` : `Play sample ${column.label} first; its slider unlocks once it played.`);
+        return true;
+      }
+      const current = draft.scores[column.s.item];
+      column.set(current == null ? (delta > 0 ? scale.min + delta : scale.min) : current + delta);
+      if (document.activeElement !== column.slider) column.slider.focus();
+      return true;
+    };
+    keyHandler = (key, event) => {
+      if (busy) return false;
+      if (key === ' ' || key === 'Spacebar') { toggle(); return true; }
+      if (/^[1-9]$/.test(key) && Number(key) <= columns.length) { choose(Number(key), true); return true; }
+      const lower = key.length === 1 ? key.toLowerCase() : key;
+      if (lower === 'r') { choose(0, true); refButton.focus(); return true; }
+      if (lower === '[') { setLoopEdge('start'); return true; }
+      if (lower === ']') { setLoopEdge('end'); return true; }
+      if (lower === 'l') { clearLoop(); return true; }
+      if (lower === 'n') { if (!next.disabled) next.click(); return true; }
+      const steps = { ArrowUp: 1, ArrowDown: -1, PageUp: 10, PageDown: -10 };
+      if (steps[key] !== undefined) return move(steps[key]);
+      if (key === 'ArrowLeft' || key === 'ArrowRight') {
+        if (event && event.target === bar) return false;  // the position bar moves itself
+        player.seek(player.position() + (key === 'ArrowRight' ? 1 : -1));
+        refresh();
+        return true;
+      }
+      return false;
+    };
+    return undefined;
+  }
+
   async function finish() {
     show(heading('Saving your answers…'));
     const res = await api('POST', `${sessionUrl()}/finish`);
@@ -472,10 +856,21 @@
     return render();
   }
 
+  // Shortcuts never fire while the rater types (text fields); a slider (MUSHRA) is no text field:
+  // its arrow keys go through the page's handler, which counts them as a score given.
   document.addEventListener('keydown', (event) => {
-    if (!keyHandler || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
-    if (event.target.closest && event.target.closest('input, textarea, select')) return;
-    if (keyHandler(event.key)) event.preventDefault();
+    if (!keyHandler || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.repeat && !/^(Arrow|Page)/.test(event.key)) return;
+    if (event.target.closest && event.target.closest('input:not([type=range]), textarea, select')) return;
+    if (keyHandler(event.key, event)) {
+      event.preventDefault();
+      spaceTaken = event.key === ' ';
+    }
+  });
+  // A focused button would also take a handled Space as a click when the key goes up.
+  document.addEventListener('keyup', (event) => {
+    if (event.key === ' ' && spaceTaken) event.preventDefault();
+    spaceTaken = false;
   });
   start();
 })();
