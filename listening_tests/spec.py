@@ -361,7 +361,7 @@ def _read_categories(f: Fields) -> list[str]:
     return categories
 
 
-def _read_gold(f: Fields) -> GoldSpec:
+def _read_gold(f: Fields, default_count: int = 2) -> GoldSpec:
     ids: list[GoldClip] = []
     raw_ids = f.raw("ids")
     if raw_ids is not None:
@@ -377,7 +377,8 @@ def _read_gold(f: Fields) -> GoldSpec:
                 g.finish(("clip", "expected"))
                 if clip is not None and expected is not None:
                     ids.append(GoldClip(clip, expected))
-    gold = GoldSpec(auto=f.boolean("auto", not ids), count=f.integer("count", 2, 0, 50),
+    gold = GoldSpec(auto=f.boolean("auto", not ids),
+                    count=f.integer("count", default_count, 0, 50),
                     per_session=f.integer("per_session", 1, 0, 5),
                     tolerance=f.number("tolerance", 1.0, 0.0, 4.0), ids=tuple(ids))
     if gold.auto and ids:
@@ -408,7 +409,7 @@ def _read_spec(f: Fields) -> ListeningTestSpec | None:
             if f.has(key):
                 f.problem(key, f"only comparison methods ({pair_methods}) take it")
     gold_f = f.section("gold")
-    gold = _read_gold(gold_f)
+    gold = _read_gold(gold_f, default_count=2 if kind.makes_gold else 0)
     t = f.section("trapping")
     trapping = TrappingSpec(enabled=t.boolean("enabled", not comparison),
                             per_session=t.integer("per_session", 1, 0, 5))

@@ -36,13 +36,14 @@ def spec_from_form(name: str, method: str, dataset: str, systems: str, reference
     spec: dict[str, Any] = {
         "name": name.strip(), "method": method, "pairs" if kind.pairs else "clips": selection,
         votes_key: int(votes), session_key: int(per_session),
-        "gold": {"auto": int(gold) > 0, "count": int(gold)},
         "training": {"count": int(training)},
         "checks": {c: c in checks for c in CHECKS},
         "platform": platform,
         "quality_control": {"min_rating_variance": float(min_rating_variance),
                             "gold_tolerance": float(gold_tolerance)},
     }
+    if kind.makes_gold:  # MUSHRA screens with its hidden reference and anchors instead
+        spec["gold"] = {"auto": int(gold) > 0, "count": int(gold)}
     if not kind.pairs:
         spec["trapping"] = {"enabled": int(trapping) > 0,
                             "per_session": max(int(trapping), 1)}
@@ -52,6 +53,14 @@ def spec_from_form(name: str, method: str, dataset: str, systems: str, reference
 def form_yaml(*values: Any) -> str:
     """The form's spec as YAML, in the form's order."""
     return yaml.safe_dump(spec_from_form(*values), sort_keys=False, allow_unicode=True)
+
+
+def method_defaults(method: str) -> tuple[Any, Any]:
+    """The gold and training fields for a newly chosen method: its own defaults, and no gold
+    field to fill where the method has no gold items."""
+    kind = method_of(method)
+    gold = gr.update(value=2 if kind.makes_gold else 0, interactive=kind.makes_gold)
+    return gold, gr.update(value=kind.training_default)
 
 
 def build_designer(spec_box: gr.Code) -> None:
@@ -66,7 +75,8 @@ def build_designer(spec_box: gr.Code) -> None:
         dataset = gr.Textbox("demo", label="Dataset", elem_id="designer-dataset")
         systems = gr.Textbox("unprocessed, mmse_lsa", label="Systems (comma-separated)",
                              elem_id="designer-systems")
-        reference = gr.Textbox("clean", label="Reference (CCR only)",
+        reference = gr.Textbox("clean", label="Reference (" + ", ".join(
+            m.name.upper() for m in METHODS.values() if m.takes_reference()) + ")",
                                elem_id="designer-reference")
         categories = gr.Textbox("", label="Speech categories (comma-separated; empty: all)",
                                 placeholder="child, elderly, sung",
@@ -89,6 +99,7 @@ def build_designer(spec_box: gr.Code) -> None:
                              elem_id="designer-variance")
         tolerance = gr.Number(1.0, minimum=0, label="QC: gold tolerance",
                               elem_id="designer-tolerance")
+    method.change(method_defaults, method, [gold, training])
     write = gr.Button("Write spec (then Create draft)", elem_id="designer-write")
     write.click(form_yaml, [name, method, dataset, systems, reference, votes, per_session,
                             gold, trapping, training, checks, platform, variance, tolerance,

@@ -71,8 +71,28 @@ def test_the_designer_writes_a_valid_spec_for_every_method():
         spec = ListeningTestSpec.from_dict(yaml.safe_load(text))
         assert spec.method == method and spec.platform == "prolific"
         assert spec.votes_per_clip == 3 and spec.clips_per_session == 4
-        assert spec.gold.count == 2 and spec.checks.volume and not spec.checks.qualification
+        assert spec.gold.count == (2 if METHODS[method].makes_gold else 0)
+        assert spec.checks.volume and not spec.checks.qualification
         assert spec.quality_control.min_rating_variance == 0.2
+
+
+def test_the_designer_offers_each_method_its_own_gold_and_training_defaults():
+    import yaml
+
+    from listening_tests.methods import method_of
+    from listening_tests.spec import ListeningTestSpec
+    from webapp.test_designer import form_yaml, method_defaults
+
+    gold, training = method_defaults("mushra")
+    assert gold["value"] == 0 and gold["interactive"] is False
+    assert training["value"] == method_of("mushra").training_default
+    gold, training = method_defaults("acr")
+    assert gold["value"] > 0 and gold["interactive"] is True
+    # a gold count left in the form never reaches a method without gold items
+    text = form_yaml("t", "mushra", "demo", "unprocessed, mmse_lsa", "clean", 3, 4, 2, 1, 0,
+                     [], "generic", 0.1, 1.0)
+    assert "gold" not in yaml.safe_load(text)
+    assert ListeningTestSpec.from_dict(yaml.safe_load(text)).gold.count == 0
 
 
 def test_the_designer_chooses_speech_categories_for_clip_tests_only():
