@@ -23,7 +23,7 @@ from audio.metrics.workers import start_workers
 from library.clips import LibraryError, get_clip
 from library.comparison import enhance_live, input_clip
 from library.enhancement import find_input_clips
-from library.importing import ImportRejected, import_files
+from library.importing import ImportRejected, import_in_batches, plan_files
 from se.systems import check_input
 from webapp.clip_views import render_clip_panels
 from webapp.context import AppContext
@@ -81,11 +81,10 @@ def build_enhance_tab(context: AppContext, blocks: gr.Blocks) -> None:
                 check_input(audio.samples, audio.sample_rate, name=Path(upload).name)
             except AudioError as exc:
                 raise gr.Error(str(exc)) from exc
-            try:
-                with context.sessions.begin() as session:
-                    report = import_files(session, context.store, [(Path(upload).name,
-                                                                     Path(upload))],
-                                          max_seconds=context.settings.max_seconds)
+            try:  # decoded and stored outside any transaction; the row under the write lock
+                report = import_in_batches(context.write, context.store,
+                                           plan_files([(Path(upload).name, Path(upload))]),
+                                           max_seconds=context.settings.max_seconds)
             except (ImportRejected, LibraryError) as exc:
                 raise gr.Error(str(exc)) from exc
             if not report.clip_ids:
