@@ -163,11 +163,6 @@ def test_admin_views_decisions_exports_and_closing(api, test_id):
                   201)
     results = expect(api.admin("GET", f"/tests/{test_id}/results"), 200)
     assert set(results) == {"clips", "systems", "categories", "sessions"}
-    by_system = {row["system"]: row["n"] for row in results["systems"] if row["n"]}
-    per_category: dict[str, int] = {}
-    for row in results["categories"]:  # the breakdown by speech category adds up
-        per_category[row["system"]] = per_category.get(row["system"], 0) + row["n"]
-    assert per_category == by_system
     assert results["sessions"]["submitted"] >= 1 and results["sessions"]["in_progress"] >= 1
     assert {"clip_id", "name", "system", "n", "mos", "std", "ci95"} <= set(results["clips"][0])
     sessions = expect(api.admin("GET", f"/tests/{test_id}/sessions"), 200)["sessions"]
