@@ -70,10 +70,15 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
+DESKTOP = {"width": 1400, "height": 1000}
+
+
 @pytest.fixture
 def rater(browser, request):
-    """A phone-sized browser context whose audio plays 16x fast; screenshot on failure."""
-    context = browser.new_context(viewport=PHONE)
+    """A phone-sized browser context whose audio plays 16x fast; screenshot on failure.
+    Parametrise it indirectly with "phone" or "desktop" to choose the viewport."""
+    size = getattr(request, "param", "phone")
+    context = browser.new_context(viewport=DESKTOP if size == "desktop" else PHONE)
     context.add_init_script(FAST_AUDIO)
     page = context.new_page()
     page.set_default_timeout(30_000)

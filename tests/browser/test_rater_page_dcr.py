@@ -11,7 +11,6 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import FAST_AUDIO
 from tests.browser.test_rater_page import (
     _create_test,
     _heading,
@@ -50,14 +49,9 @@ def _grade(page, score: int, *, keyboard: bool) -> None:
     expect(_heading(page)).not_to_have_text(title)
 
 
-@pytest.mark.parametrize("size", ["phone", "desktop"])
-def test_dcr_session_keyboard_reload_resume_finish(size, rater, browser, app_server):
+@pytest.mark.parametrize("rater", ["phone", "desktop"], indirect=True)
+def test_dcr_session_keyboard_reload_resume_finish(rater, app_server):
     page = rater
-    if size == "desktop":
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.add_init_script(FAST_AUDIO)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
     test_id = _create_test(app_server, _dcr_spec(f"Browser DCR {uuid.uuid4().hex[:6]}"))
     participant = f"dcr-{uuid.uuid4().hex[:8]}"
     page.goto(f"{app_server.url}/rate/{test_id}?participant={participant}")
@@ -79,5 +73,3 @@ def test_dcr_session_keyboard_reload_resume_finish(size, rater, browser, app_ser
     results = httpx.get(f"{app_server.url}/api/tests/{test_id}/results",
                         headers=app_server.headers(), timeout=60).json()
     assert sum(s["n"] for s in results["systems"]) in (0, total)  # counted once decided
-    if size == "desktop":
-        page.context.close()
