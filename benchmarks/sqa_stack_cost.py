@@ -1,6 +1,6 @@
 """What stacking the quality model with DNSMOS (and PLCMOS) costs at inference, per clip.
 
-    flock /work/wt/bench.lock python -m benchmarks.sqa_stack_cost [--clips 40]
+    python -m benchmarks.sqa_stack_cost [--clips 40]
 
 Scores the first ``--clips`` held-out clips of :mod:`benchmarks.sqa_unseen` (4.8 s each,
 at 8, 16 and 48 kHz) three ways, in one process of one thread, and counts CPU seconds
@@ -78,7 +78,7 @@ def measure(clips: int, model_dir: Path) -> dict:
 def report(result: dict, context: str) -> str:
     pc = result["per_clip"]
     lines = ["# Cost of stacking the quality model with DNSMOS / PLCMOS at inference", "",
-             f"`flock /work/wt/bench.lock python -m benchmarks.sqa_stack_cost --clips "
+             f"`python -m benchmarks.sqa_stack_cost --clips "
              f"{result['clips']}`, {context}.", "",
              f"{result['clips']} held-out clips of the unseen-systems set "
              f"({result['audio_seconds'] / result['clips']:.1f} s each), one thread.", "",

@@ -1,6 +1,6 @@
 """How long the README's first training command takes on the unseen-systems set's 1,000 votes.
 
-    flock /work/wt/bench.lock python -m benchmarks.sqa_train_time [--threads 2]
+    python -m benchmarks.sqa_train_time [--threads 2]
 
 Runs ``python -m sqa.train --labels runs/sqa_unseen/train.csv --out <temporary folder>``
 (the defaults: fine-tuning the shipped checkpoint) as a user would, with ``--threads``
@@ -58,7 +58,7 @@ def measure(threads: int, labels: Path) -> dict:
 def report(r: dict) -> str:
     share = r["cpu_s"] / r["wall_s"]
     lines = ["# Wall time of the default quality-model training (1,000 votes)", "",
-             "`flock /work/wt/bench.lock python -m benchmarks.sqa_train_time --threads "
+             "`python -m benchmarks.sqa_train_time --threads "
              f"{r['threads']}`, {r['when']}, {r['machine']}, nice {r['nice']}.", "",
              f"Command: `{r['command']}` (fine-tunes the shipped checkpoint; "
              f"{r['steps']} steps), {r['threads']} OpenMP thread(s).", "",
@@ -69,8 +69,8 @@ def report(r: dict) -> str:
              + " / ".join(f"{v:.1f}" for v in r["load_after"])
              + f" | < {TARGET_S:.0f} s on 2 cores |", "",
              "On a shared machine the process gets less than its threads' worth of CPU "
-             "(CPU s / wall s above), so the wall time overstates an idle machine's; the "
-             "lead reruns this command on an idle machine."]
+             "(CPU s / wall s above), so the wall time overstates an idle machine's: read it "
+             "with the load average beside it."]
     return "\n".join(lines) + "\n"
 
 
