@@ -115,13 +115,18 @@ def cast_vote(db: Session, token: Any, item: Any, *, score: Any, played_to_end: 
     now = now or utcnow()
     head = lock_head(db, str(token))
     require_live(head, now)
-    row = db.execute(select(SessionItem.id, SessionItem.audio_fetched_at,
-                            SessionItem.audio_b_fetched_at)
-                     .where(SessionItem.session_id == head.id,
-                            SessionItem.public_id == str(item))).first()
-    if row is None:
+    # The item and its earlier answers (if any) in one statement.
+    rows = db.execute(select(SessionItem.id, SessionItem.audio_fetched_at,
+                             SessionItem.audio_b_fetched_at, Vote.id, Vote.stimulus,
+                             Vote.scale, Vote.score, Vote.choice)
+                      .outerjoin(Vote, (Vote.session_id == SessionItem.session_id)
+                                 & (Vote.session_item_id == SessionItem.id))
+                      .where(SessionItem.session_id == head.id,
+                             SessionItem.public_id == str(item))
+                      .order_by(Vote.id)).all()
+    if not rows:
         raise NotFound("this session has no such item")
-    item_id, fetched, fetched_b = row
+    item_id, fetched, fetched_b = rows[0][:3]
     method = method_of(head.method)
     given = method.read_answer({"score": score, "choice": choice, "scores": scores},
                                head.no_preference)
@@ -129,17 +134,15 @@ def cast_vote(db: Session, token: Any, item: Any, *, score: Any, played_to_end: 
     if played_to_end is not True or (method.timed_listening and elapsed == 0):
         raise Invalid(method.play_first_message())
     previous = [Answer(scale, prev_score, prev_choice, stimulus)
-                for stimulus, scale, prev_score, prev_choice in db.execute(
-                    select(Vote.stimulus, Vote.scale, Vote.score, Vote.choice)
-                    .where(Vote.session_id == head.id, Vote.session_item_id == item_id)
-                    .order_by(Vote.id)).all()]
+                for *_, vote_id, stimulus, scale, prev_score, prev_choice in rows
+                if vote_id is not None]
     if previous:
         if sorted(previous, key=_key) == sorted(given, key=_key):
             return False
         shown = method.shown_answer(previous)
         raise Conflict(method.already_answered_message(
             shown.get("choice", shown.get("score", shown.get("scores")))))
-    if head.setup["checks"]:
+    if head.checks_answered < len(head.setup["checks"]):  # (session, check) is unique
         answered = set(db.scalars(select(CheckAnswer.check_id).where(
             CheckAnswer.session_id == head.id)))
         missing = [c for c in head.setup["checks"] if c not in answered]

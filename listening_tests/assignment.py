@@ -167,16 +167,31 @@ def full_items(session: Session, test_id: int, item_ids: Sequence[int], target: 
 def load_candidates(session: Session, test_id: int, role: ItemRole,
                     counts: dict[int, int]) -> list[Candidate]:
     """The test's items of one role as candidates, in id order."""
-    rows = session.execute(
-        select(ListeningTestItem.id, ListeningTestItem.clip_id, ListeningTestItem.condition)
-        .where(ListeningTestItem.test_id == test_id, ListeningTestItem.role == role.value)
-        .order_by(ListeningTestItem.id)).all()
-    return [Candidate(item_id, clip_id, condition, counts.get(item_id, 0))
-            for item_id, clip_id, condition in rows]
+    return load_role_candidates(session, test_id, (role,), counts)[role]
 
 
-def heard_clips(session: Session, rater_id: int) -> set[int]:
-    """Clip ids placed in any of the rater's sessions, whatever their role or state."""
+def load_role_candidates(session: Session, test_id: int, roles: Sequence[ItemRole],
+                         counts: dict[int, int]) -> dict[ItemRole, list[Candidate]]:
+    """The test's items of several roles as candidates, per role in id order, read in one
+    statement (each statement is a round trip to the database)."""
+    found: dict[ItemRole, list[Candidate]] = {role: [] for role in roles}
+    by_value = {role.value: role for role in roles}
+    for item_id, clip_id, condition, role in session.execute(
+            select(ListeningTestItem.id, ListeningTestItem.clip_id, ListeningTestItem.condition,
+                   ListeningTestItem.role)
+            .where(ListeningTestItem.test_id == test_id,
+                   ListeningTestItem.role.in_(list(by_value)))
+            .order_by(ListeningTestItem.id)).all():
+        found[by_value[role]].append(Candidate(item_id, clip_id, condition,
+                                               counts.get(item_id, 0)))
+    return found
+
+
+def heard_clips(session: Session, rater_id: int | None) -> set[int]:
+    """Clip ids placed in any of the rater's sessions, whatever their role or state (none
+    for a rater not stored yet)."""
+    if rater_id is None:
+        return set()
     return set(session.scalars(
         select(ListeningTestItem.clip_id)
         .join(SessionItem, SessionItem.test_item_id == ListeningTestItem.id)

@@ -95,19 +95,23 @@ class SessionHead:
     abandon_after_minutes: int
     method: str = "acr"
     no_preference: bool = True
+    checks_answered: int = 0
 
 
 def lock_head(db: Session, token: str) -> SessionHead:
     """Lock the session of ``token`` for this transaction (on SQLite the database's write
     lock, taken before anything is read, so concurrent answers queue instead of racing)
-    and read what answers need.
+    and read what answers need, with how many setup checks it has answered, in one
+    statement.
 
     Raises:
         NotFound: no session has this token.
     """
+    answered = (select(func.count(CheckAnswer.id))
+                .where(CheckAnswer.session_id == RatingSession.id).scalar_subquery())
     query = (select(RatingSession.id, RatingSession.rater_id, RatingSession.state,
                     RatingSession.setup, RatingSession.last_activity_at,
-                    ListeningTest.status, ListeningTest.spec, ListeningTest.method)
+                    ListeningTest.status, ListeningTest.spec, ListeningTest.method, answered)
              .join(ListeningTest, RatingSession.test_id == ListeningTest.id)
              .where(RatingSession.token == token))
     row = db.execute(_locking(db, query, RatingSession, token)).first()
@@ -117,7 +121,7 @@ def lock_head(db: Session, token: str) -> SessionHead:
     return SessionHead(row[0], row[1], row[2], row[3], row[4], row[5],
                        int(row[6]["abandon_after_minutes"]), row[7],
                        bool(pairs.get("no_preference", True)) if isinstance(pairs, dict)
-                       else True)
+                       else True, int(row[8] or 0))
 
 
 def require_live(head: SessionHead, now: datetime) -> None:

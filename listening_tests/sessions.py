@@ -12,14 +12,16 @@ Services take the caller's SQLAlchemy session, never commit, and take ``now`` (n
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -134,7 +136,8 @@ def start_session(db: Session, test_id: int, participant_id: Any, *,
         participant_id: The platform's id (PROLIFIC_PID or any id), 1-200 printable chars.
         now: The time (naive UTC); the clock when None.
         rng: Source of the assignment's tie-breaks, the order and the check draws; by default
-            seeded from the test's seed and its number of sessions (deterministic).
+            seeded from the test's seed, the participant and the sessions they submitted
+            (deterministic; concurrent starts of different participants draw differently).
 
     Raises:
         Invalid: a malformed participant id.
@@ -162,14 +165,12 @@ def plan_session(db: Session, test_id: int, participant_id: Any, *,
     test = load_test(db, test_id)
     _require_open(test)
     spec = spec_of(test)
-    resumed = _live_session(db, test, participant, now)
+    rater, resumed, submitted = _participant_state(db, test_id, participant, spec, now)
     if resumed is not None:  # a reload or a second browser
         return StartedSession(resumed.token, False, session_body(db, resumed, now=now))
-    rater = db.scalar(select(Rater).where(Rater.test_id == test_id,
-                                          Rater.external_id == participant))
-    submitted = [] if rater is None else _submitted_finish_times(db, rater.id)
     _require_sessions_left(spec, len(submitted))
-    rng = rng or np.random.default_rng([test.seed, _sessions_made(db, test_id) + 1])
+    rng = rng or np.random.default_rng([test.seed, participant_seed(participant),
+                                        len(submitted)])
     cutoff = assignment.abandon_cutoff(now, spec.abandon_after_minutes)
     chooser = rater if rater is not None else Rater(test_id=test_id, external_id=participant)
     items = method_of(spec.method).assign(db, test, spec, chooser, rng, cutoff)
@@ -210,13 +211,10 @@ def place_session(db: Session, planned: PlannedSession) -> StartedSession:
     if dialect not in ("postgresql", "sqlite"):
         lock_test_for_start(db, test_id)  # no row locks we rely on: take turns
     rater = _lock_rater(db, test_id, planned.participant, now)
-    current = db.scalar(select(RatingSession).where(
-        RatingSession.rater_id == rater.id,
-        RatingSession.state == SessionState.IN_PROGRESS.value)
-        .execution_options(populate_existing=True))
-    if current is not None and status_of(current, spec, now) == SessionState.IN_PROGRESS.value:
+    current, submitted = _sessions_of(db, rater.id, spec, now)
+    if current is not None:
         return StartedSession(current.token, False, session_body(db, current, now=now))
-    _require_sessions_left(spec, len(_submitted_finish_times(db, rater.id)))
+    _require_sessions_left(spec, len(submitted))
     cutoff = assignment.abandon_cutoff(now, spec.abandon_after_minutes)
     assignment.expire_abandoned(db, test_id, cutoff)
     method = method_of(spec.method)
@@ -244,7 +242,8 @@ def place_session(db: Session, planned: PlannedSession) -> StartedSession:
     else:
         raise Conflict("too many participants are starting at this moment; please open the "
                        "link again in a minute")
-    return StartedSession(rs.token, True, session_body(db, rs, now=now, new=True))
+    return StartedSession(rs.token, True, session_body(db, rs, now=now, new=True,
+                                                       training=set(planned.training)))
 
 
 def _new_session(db: Session, test_id: int, rater_id: int, planned: PlannedSession,
@@ -264,9 +263,10 @@ def _new_session(db: Session, test_id: int, rater_id: int, planned: PlannedSessi
     return rs
 
 
-def _sessions_made(db: Session, test_id: int) -> int:
-    return int(db.scalar(select(func.count(RatingSession.id))
-                         .where(RatingSession.test_id == test_id)) or 0)
+def participant_seed(participant: str) -> int:
+    """A stable number from a participant id (Python's ``hash`` changes per process): starts
+    at the same moment draw different tie-breaks, so they rarely pick the same clips."""
+    return int.from_bytes(hashlib.blake2b(participant.encode(), digest_size=8).digest(), "big")
 
 
 def _require_open(test: ListeningTest) -> None:
@@ -283,10 +283,41 @@ def _require_sessions_left(spec: ListeningTestSpec, submitted: int) -> None:
                        "test allows per participant; thank you for your interest")
 
 
-def _submitted_finish_times(db: Session, rater_id: int) -> list[datetime | None]:
-    return list(db.scalars(select(RatingSession.finished_at).where(
-        RatingSession.rater_id == rater_id,
-        RatingSession.state == SessionState.SUBMITTED.value)))
+_LIVE_OR_SUBMITTED = (SessionState.IN_PROGRESS.value, SessionState.SUBMITTED.value)
+
+
+def _live_and_submitted(sessions: list[RatingSession], spec: ListeningTestSpec, now: datetime
+                        ) -> tuple[RatingSession | None, list[datetime | None]]:
+    live = next((rs for rs in sessions if rs.state == SessionState.IN_PROGRESS.value
+                 and status_of(rs, spec, now) == SessionState.IN_PROGRESS.value), None)
+    return live, [rs.finished_at for rs in sessions
+                  if rs.state == SessionState.SUBMITTED.value]
+
+
+def _participant_state(db: Session, test_id: int, participant: str,
+                       spec: ListeningTestSpec, now: datetime
+                       ) -> tuple[Rater | None, RatingSession | None, list[datetime | None]]:
+    """The participant's rater row (None: new), their session in progress and not abandoned
+    (None: none), and the finish times of their submitted sessions, in one statement and
+    without locking (a session, once made, only ever leaves the in-progress state)."""
+    rows = db.execute(select(Rater, RatingSession)
+                      .outerjoin(RatingSession, (RatingSession.rater_id == Rater.id)
+                                 & RatingSession.state.in_(_LIVE_OR_SUBMITTED))
+                      .where(Rater.test_id == test_id, Rater.external_id == participant)
+                      .order_by(RatingSession.id)).all()
+    if not rows:
+        return None, None, []
+    live, submitted = _live_and_submitted([rs for _, rs in rows if rs is not None], spec, now)
+    return rows[0][0], live, submitted
+
+
+def _sessions_of(db: Session, rater_id: int, spec: ListeningTestSpec, now: datetime
+                 ) -> tuple[RatingSession | None, list[datetime | None]]:
+    """Under the rater's lock, freshly read: their live session and submitted finish times."""
+    return _live_and_submitted(list(db.scalars(
+        select(RatingSession).where(RatingSession.rater_id == rater_id,
+                                    RatingSession.state.in_(_LIVE_OR_SUBMITTED))
+        .order_by(RatingSession.id).execution_options(populate_existing=True))), spec, now)
 
 
 def _lock_rater(db: Session, test_id: int, participant: str, now: datetime) -> Rater:
@@ -294,10 +325,14 @@ def _lock_rater(db: Session, test_id: int, participant: str, now: datetime) -> R
     second browser's start waits here and then finds the first one's session."""
     dialect = db.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
+        # One statement: insert, or lock the existing row (a no-op DO UPDATE locks it).
         insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-        db.execute(insert_(Rater).values(test_id=test_id, external_id=participant,
-                                         created_at=now)
-                   .on_conflict_do_nothing(index_elements=["test_id", "external_id"]))
+        upsert = insert_(Rater).values(test_id=test_id, external_id=participant,
+                                       created_at=now)
+        return db.scalars(upsert.on_conflict_do_update(
+            index_elements=["test_id", "external_id"],
+            set_={"external_id": upsert.excluded.external_id}).returning(Rater),
+            execution_options={"populate_existing": True}).one()
     rater = db.scalar(select(Rater).where(Rater.test_id == test_id,
                                           Rater.external_id == participant)
                       .with_for_update().execution_options(populate_existing=True))
@@ -316,18 +351,6 @@ def lock_test_for_start(db: Session, test_id: int) -> None:
                .values(sessions_started=ListeningTest.sessions_started))
 
 
-def _live_session(db: Session, test: ListeningTest, participant: str, now: datetime
-                  ) -> RatingSession | None:
-    """The participant's session in progress and not abandoned, read without locking (a
-    session, once made, only ever leaves that state), or None."""
-    found = db.scalar(select(RatingSession).join(Rater, Rater.id == RatingSession.rater_id)
-                      .where(Rater.test_id == test.id, Rater.external_id == participant,
-                             RatingSession.state == SessionState.IN_PROGRESS.value))
-    if found is None or status_of(found, spec_of(test), now) != SessionState.IN_PROGRESS.value:
-        return None
-    return found
-
-
 def assign_clips(db: Session, test: ListeningTest, spec: ListeningTestSpec, rater: Rater,
                  rng: np.random.Generator, cutoff: datetime) -> list[int]:
     """The rating, gold and trapping items of a new single-clip session (item ids).
@@ -337,8 +360,10 @@ def assign_clips(db: Session, test: ListeningTest, spec: ListeningTestSpec, rate
     """
     counts = assignment.item_counts(db, test.id, cutoff)
     heard = assignment.heard_clips(db, rater.id)
+    candidates = assignment.load_role_candidates(
+        db, test.id, (ItemRole.RATING, ItemRole.GOLD, ItemRole.TRAP), counts)
     rating = assignment.choose_rating_items(
-        assignment.load_candidates(db, test.id, ItemRole.RATING, counts),
+        candidates[ItemRole.RATING],
         spec.clips_per_session, target=spec.votes_per_clip, heard=heard, rng=rng)
     if not rating:
         raise Conflict("no clips are left for you in this test; thank you for your interest")
@@ -348,17 +373,17 @@ def assign_clips(db: Session, test: ListeningTest, spec: ListeningTestSpec, rate
                 (ItemRole.TRAP, spec.trapping.per_session if spec.trapping.enabled else 0))
     for role, per_session in controls:
         chosen = assignment.choose_control_items(
-            assignment.load_candidates(db, test.id, role, counts), per_session, heard=heard,
-            exclude=in_session, rng=rng)
+            candidates[role], per_session, heard=heard, exclude=in_session, rng=rng)
         in_session |= {c.clip_id for c in chosen}
         picked += [c.item_id for c in chosen]
     return picked
 
 
 def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None,
-                 new: bool = False) -> dict[str, Any]:
+                 new: bool = False, training: Collection[int] = ()) -> dict[str, Any]:
     """What the rater's page is told about a session (docs/rating-api.md); ``new``: made in
-    this transaction, so nothing is answered yet (two reads fewer)."""
+    this transaction with its items in ``rs.items`` and ``training`` the test items among
+    them that are training, so nothing is answered yet (three reads fewer)."""
     now = now or utcnow()
     test = db.get(ListeningTest, rs.test_id)
     spec = spec_of(test)
@@ -371,10 +396,12 @@ def session_body(db: Session, rs: RatingSession, *, now: datetime | None = None,
             select(Vote.session_item_id, Vote.stimulus, Vote.scale, Vote.score, Vote.choice)
             .where(Vote.session_id == rs.id).order_by(Vote.id)).all():
         answers.setdefault(item_id, []).append(Answer(scale, score, choice, stimulus))
-    placed = db.execute(select(SessionItem, ListeningTestItem.role)
-                        .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
-                        .where(SessionItem.session_id == rs.id)
-                        .order_by(SessionItem.position)).all()
+    placed = [(si, ItemRole.TRAINING.value if si.test_item_id in training else None)
+              for si in sorted(rs.items, key=lambda si: si.position)] if new else db.execute(
+        select(SessionItem, ListeningTestItem.role)
+        .join(ListeningTestItem, SessionItem.test_item_id == ListeningTestItem.id)
+        .where(SessionItem.session_id == rs.id)
+        .order_by(SessionItem.position)).all()
     items = []
     for si, role in placed:
         entry: dict[str, Any] = {

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.session import DatabaseError, create_db_engine, make_session_factory, upgrade_database
+from db.session import (
+    DatabaseError,
+    create_db_engine,
+    make_read_session_factory,
+    make_session_factory,
+    upgrade_database,
+)
 from db.store import AudioStore
 from library.clips import count_clips
 from library.demo import seed_demo
@@ -38,6 +44,11 @@ class AppContext:
     #: wrong admin passwords per client address (bearer tokens and the login form)
     failures: FailedAttempts = field(default_factory=FailedAttempts, repr=False)
     _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: sessions for requests that only read (autocommit: no BEGIN or ROLLBACK round trip)
+    reads: sessionmaker[Session] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.reads = make_read_session_factory(self.engine)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -81,7 +81,7 @@ def build_rating_router(context: AppContext) -> APIRouter:
         # Choosing the clips only reads; the write lock is held for placing them alone.
         participant = _object(body).get("participant_id")
         with refusals():
-            with context.sessions() as db:
+            with context.reads() as db:
                 started = plan_session(db, test_id, participant)
             if not isinstance(started, StartedSession):
                 with context.write() as db:
@@ -90,14 +90,14 @@ def build_rating_router(context: AppContext) -> APIRouter:
 
     @router.get("/sessions/{token}")
     def session(token: str) -> dict:
-        with refusals(), context.sessions() as db:
+        with refusals(), context.reads() as db:
             return get_session(db, token)
 
     @router.get("/sessions/{token}/items/{item}/audio")
     def audio(token: str, item: str,
               side: Annotated[str | None, Query()] = None) -> Response:
         # A replay or reload only reads; the first fetch is noted (a vote needs it).
-        with refusals(), context.sessions() as db:
+        with refusals(), context.reads() as db:
             path, fetch = locate_item_audio(db, context.store, token, item, side=side)
         if fetch is not None:
             with context.write() as db:
@@ -107,7 +107,7 @@ def build_rating_router(context: AppContext) -> APIRouter:
     @router.get("/sessions/{token}/checks/{check_id}/audio")
     def check_sound(token: str, check_id: str,
                     side: Annotated[str | None, Query()] = None) -> Response:
-        with refusals(), context.sessions() as db:
+        with refusals(), context.reads() as db:
             samples, rate = check_audio(db, token, check_id, side)
         return blind_audio(pcm_wav_bytes(samples, rate))
 
