@@ -17,7 +17,11 @@ SQLite with one worker and on PostgreSQL with ``--workers`` (default 4; a throwa
 unless ``--db-url`` names a server), in one run; writes ``benchmarks/results/rating_scale.md``.
 
     python benchmarks/rating_load.py --scale [--seconds 60] [--ramp-seconds 30] [--workers 4]
-        [--db-url postgresql+psycopg://user@host/postgres]
+        [--capacity-steps 3] [--db-url postgresql+psycopg://user@host/postgres]
+
+then bisects, per database, for the largest crowd at which every rater call's p95 stays under
+250 ms (``--capacity-steps`` more runs each), and reports the CPU milliseconds per request of
+each part (load generator, rating server, PostgreSQL, admin app).
 
 Simulated raters and server share the machine's cores, so the latencies include the load
 generator's own CPU use; they are an upper bound for a server that has the cores alone.
@@ -26,6 +30,8 @@ generator's own CPU use; they are an upper bound for a server that has the cores
 from __future__ import annotations
 
 import argparse
+import asyncio
+import itertools
 import os
 import platform
 import sqlite3
@@ -306,7 +312,71 @@ def run_one(data_root: Path, database: str, db_url: str, workers: int, raters: i
     return ScaleRow(database, workers, raters, report, count_votes_at(db_url), load, cpu)
 
 
-def render_scale(args: argparse.Namespace, rows: list[ScaleRow]) -> str:
+def requests_made(row: ScaleRow) -> int:
+    return sum(len(v) for v in row.report.latencies_ms.values())
+
+
+def meets_target(row: ScaleRow) -> bool:
+    """Every kind of rater call under the p95 target, no error, every acknowledged vote
+    stored once."""
+    r = row.report
+    latencies = [v for call, v in r.latencies_ms.items() if call in CALLS and v]
+    return (bool(latencies) and not r.errors and r.votes_acknowledged > 0
+            and row.stored.rows == row.stored.distinct_items
+            and r.votes_acknowledged <= row.stored.rows
+            and all(LatencySummary.of(v).p95 < TARGET_P95_MS for v in latencies))
+
+
+def slowest_p95(row: ScaleRow) -> tuple[str, float]:
+    """The kind of call with the highest p95, and that p95 in ms."""
+    return max(((call, LatencySummary.of(v).p95) for call, v in row.report.latencies_ms.items()
+                if call in CALLS and v), key=lambda cp: cp[1], default=("-", float("nan")))
+
+
+def cpu_ms_per_request(row: ScaleRow) -> str:
+    n = max(requests_made(row), 1)
+    parts = [f"{1000 * row.cpu_seconds.get(p, 0.0) / n:.1f}" for p in CPU_PARTS]
+    return " | ".join(parts) + f" | {1000 * sum(row.cpu_seconds.values()) / n:.1f}"
+
+
+@dataclass
+class Capacity:
+    """The largest crowd found to meet the target (``met``; 0: none) and the smallest found
+    to miss it (``missed``; None: none), with the extra runs the search made."""
+
+    database: str
+    met: int
+    missed: int | None
+    trials: list[ScaleRow]
+
+
+def search_capacity(database: str, rows: list[ScaleRow], steps: int, resolution: int,
+                    run) -> Capacity:
+    """Bisect between the largest crowd of ``rows`` that met the target and the smallest
+    larger one that missed it, ``steps`` runs at most, to ``resolution`` raters."""
+    met = max((r.raters for r in rows if meets_target(r)), default=0)
+    missed = min((r.raters for r in rows if not meets_target(r) and r.raters > met),
+                 default=None)
+    trials: list[ScaleRow] = []
+    for _ in range(steps):
+        if missed is None or missed - met <= resolution:
+            break
+        middle = max(round((met + missed) / 2 / 25) * 25, 1)
+        if middle in (met, missed):
+            break
+        row = run(middle)
+        trials.append(row)
+        print(f"capacity {database} {middle}: {'met' if meets_target(row) else 'missed'} "
+              f"(slowest p95 {slowest_p95(row)[1]:.0f} ms)", flush=True)
+        if meets_target(row):
+            met = middle
+        else:
+            missed = middle
+    return Capacity(database, met, missed, trials)
+
+
+def render_scale(args: argparse.Namespace, rows: list[ScaleRow],
+                 capacities: list[Capacity] | None = None) -> str:
     def cell(row: ScaleRow, call: str) -> str:
         values = row.report.latencies_ms.get(call, [])
         if not values:
@@ -319,18 +389,19 @@ def render_scale(args: argparse.Namespace, rows: list[ScaleRow]) -> str:
         "",
         f"`python benchmarks/rating_load.py --scale --seconds {args.seconds:g} --ramp-seconds "
         f"{args.ramp_seconds:g} --think-scale {args.think_scale:g} --workers {args.workers} "
-        f"--scale-raters {','.join(map(str, args.scale_raters))}` on "
+        f"--scale-raters {','.join(map(str, args.scale_raters))} --capacity-steps "
+        f"{args.capacity_steps}` on "
         f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}.",
         "",
         "Each row: a fresh data folder and database, the admin app (`python -m webapp`, which "
         "migrates and seeds the demo set) and the rating server (`python -m webapp.rating "
         "--workers N`) on it; an ACR test (10 clips per session, 4 training clips, gold and "
         "trapping, qualification and volume checks) and N simulated raters "
-        f"(`listening_tests.simulate`, one asyncio process) arriving over {args.ramp_seconds:g} s "
+        f"(`listening_tests.simulate`, one asyncio process on uvloop, httpx) arriving over "
+        f"{args.ramp_seconds:g} s "
         f"and working for {args.seconds:g} s at {1 / args.think_scale:.2g}x a person's pace, "
         "each finished rater replaced by a new one. Server, PostgreSQL and load generator share "
-        "the machine's 2 cores, and the machine was shared with other jobs (load averages "
-        "below), so the figures are upper bounds.",
+        "the machine's 2 cores (load averages below), so the figures are upper bounds.",
         "",
         "Latency p50 / p95 / p99 in ms per kind of call:",
         "",
@@ -366,7 +437,34 @@ def render_scale(args: argparse.Namespace, rows: list[ScaleRow]) -> str:
         lines.append(f"| {row.database} | {row.workers} | {row.raters} | "
                      + " | ".join(f"{row.cpu_seconds.get(p, 0.0):.0f}" for p in CPU_PARTS)
                      + f" | {100 * share:.0f}% |")
-    examples = {k: v for row in rows for k, v in row.report.error_examples.items()}
+    every = rows + [t for c in capacities or [] for t in c.trials]
+    lines += ["", "CPU milliseconds per request, per part (all CPU seconds of the part while the "
+              "crowd ran, over every rater call made):", "",
+              "| database | workers | raters | requests | " + " | ".join(CPU_PARTS)
+              + " | all |", "|---|---|---|---|" + "---|" * (len(CPU_PARTS) + 1)]
+    for row in every:
+        lines.append(f"| {row.database} | {row.workers} | {row.raters} | {requests_made(row)} | "
+                     f"{cpu_ms_per_request(row)} |")
+    if capacities:
+        lines += ["", f"Capacity: the largest crowd at which every rater call's p95 stays under "
+                  f"{TARGET_P95_MS:.0f} ms with no error, found by bisecting between the rows "
+                  f"above (at most {args.capacity_steps} more runs per database, to "
+                  f"{args.capacity_resolution} raters):", "",
+                  "| database | workers | raters | met | slowest call: p95 ms | p50 / p95 / p99 "
+                  "per call (start, check audio, check answer, item audio, vote) | machine "
+                  "load |", "|---|---|---|---|---|---|---|"]
+        for c in capacities:
+            for row in c.trials:
+                call, p95 = slowest_p95(row)
+                lines.append(f"| {row.database} | {row.workers} | {row.raters} | "
+                             f"{'yes' if meets_target(row) else 'no'} | {call}: {p95:.0f} | "
+                             + ", ".join(cell(row, k) for k in CALLS[:5]) + f" | {row.load} |")
+        lines.append("")
+        for c in capacities:
+            missed = f", missed at {c.missed}" if c.missed is not None else \
+                " (no crowd tried missed it)"
+            lines.append(f"- **{c.database}**: met at {c.met} raters{missed}.")
+    examples = {k: v for row in every for k, v in row.report.error_examples.items()}
     if examples:
         lines += ["", "Error examples: " + "; ".join(f"{k}: {v}" for k, v in
                                                      sorted(examples.items()))]
@@ -378,6 +476,7 @@ def run_scale(args: argparse.Namespace) -> None:
     from tests import pg_cluster
 
     rows: list[ScaleRow] = []
+    capacities: list[Capacity] = []
     cluster = None
     server = args.db_url
     results = RESULTS.with_name("rating_scale.md")
@@ -387,20 +486,36 @@ def run_scale(args: argparse.Namespace) -> None:
                 cluster = pg_cluster.init_cluster(fast=False)
                 server = cluster.url()
             pg_data = cluster.data_dir if cluster is not None else None
-            for raters in args.scale_raters:
-                rows.append(run_one(Path(tmp), "sqlite", sqlite_url_for(Path(tmp), raters), 1,
-                                    raters, args))
-                print(rows[-1].report.summary(), flush=True)
-                url = pg_cluster.create_database(server, f"rating_scale_{raters}")
-                rows.append(run_one(Path(tmp), "postgresql", url, args.workers, raters, args,
-                                    pg_data))
-                print(rows[-1].report.summary(), flush=True)
-                results.write_text(render_scale(args, rows))  # partial results survive
+            runs = itertools.count()
+
+            def on_sqlite(raters: int) -> ScaleRow:
+                root = Path(tmp) / f"run{next(runs)}"
+                row = run_one(root, "sqlite", sqlite_url_for(root, raters), 1, raters, args)
+                print(row.report.summary(), flush=True)
                 time.sleep(2)
+                return row
+
+            def on_postgresql(raters: int) -> ScaleRow:
+                run = next(runs)
+                url = pg_cluster.create_database(server, f"rating_scale_{run}")
+                row = run_one(Path(tmp) / f"run{run}", "postgresql", url, args.workers, raters,
+                              args, pg_data)
+                print(row.report.summary(), flush=True)
+                time.sleep(2)
+                return row
+
+            for raters in args.scale_raters:
+                rows += [on_sqlite(raters), on_postgresql(raters)]
+                results.write_text(render_scale(args, rows))  # partial results survive
+            for database, run in (("sqlite", on_sqlite), ("postgresql", on_postgresql)):
+                capacities.append(search_capacity(
+                    database, [r for r in rows if r.database == database],
+                    args.capacity_steps, args.capacity_resolution, run))
+                results.write_text(render_scale(args, rows, capacities))
         finally:
             if cluster is not None:
                 cluster.destroy()
-    text = render_scale(args, rows)
+    text = render_scale(args, rows, capacities)
     results.write_text(text)
     print(text)
 
@@ -429,6 +544,11 @@ def main() -> None:
                              "--scale-raters; results in rating_scale.md")
     parser.add_argument("--scale-raters", type=lambda v: [int(x) for x in v.split(",")],
                         default=[200, 1000, 2000])
+    parser.add_argument("--capacity-steps", type=int, default=3,
+                        help="--scale: runs per database bisecting for the largest crowd "
+                             "that meets the p95 target (0: none)")
+    parser.add_argument("--capacity-resolution", type=int, default=100,
+                        help="--scale: stop bisecting when met and missed are this close")
     parser.add_argument("--workers", type=int, default=4,
                         help="rating workers on PostgreSQL in --scale")
     parser.add_argument("--db-url", default=None,
@@ -442,6 +562,9 @@ def main() -> None:
         print(compare(args))
         return
     if args.scale:
+        import uvloop  # the load generator's own CPU shares the cores: a cheaper event loop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
         run_scale(args)
         return
     results = RESULTS if args.method == "acr" else RESULTS.with_name(

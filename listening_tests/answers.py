@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.models import CheckAnswer, Rater, SessionItem, Vote, utcnow
@@ -41,20 +43,34 @@ def answer_check(db: Session, token: Any, check_id: str, answer: Any, *,
     head = lock_head(db, str(token))
     require_live(head, now)
     stored, correct = checks.grade(head.setup, check_id, answer)
-    existing = db.execute(select(CheckAnswer.answer).where(
-        CheckAnswer.session_id == head.id, CheckAnswer.check_id == check_id)).first()
-    if existing is not None:
-        if existing[0] == stored:
+    if not _insert_if_new(db, {"session_id": head.id, "check_id": check_id, "answer": stored,
+                               "correct": correct, "created_at": now}):
+        existing = db.scalar(select(CheckAnswer.answer).where(
+            CheckAnswer.session_id == head.id, CheckAnswer.check_id == check_id))
+        if existing == stored:
             return False
         raise Conflict(f"the check '{check_id}' was already answered differently; answers "
                        "cannot be changed")
-    db.add(CheckAnswer(session_id=head.id, check_id=check_id, answer=stored, correct=correct,
-                       created_at=now))
     if checks.check_kind(check_id) == "qualification":
-        rater = db.get(Rater, head.rater_id)
-        rater.qualification, rater.qualified = stored, correct
+        db.execute(update(Rater).where(Rater.id == head.rater_id)
+                   .values(qualification=stored, qualified=correct))
     touch(db, head.id, now)
-    db.flush()
+    return True
+
+
+def _insert_if_new(db: Session, values: dict[str, Any]) -> bool:
+    """Store a check answer unless the session has one for that check (one statement on
+    PostgreSQL and SQLite); whether it was stored now."""
+    dialect = db.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        return db.execute(insert_(CheckAnswer).values(**values)
+                          .on_conflict_do_nothing(index_elements=["session_id", "check_id"])
+                          .returning(CheckAnswer.id)).first() is not None
+    if db.scalar(select(CheckAnswer.id).where(CheckAnswer.session_id == values["session_id"],
+                                              CheckAnswer.check_id == values["check_id"])):
+        return False
+    db.execute(insert(CheckAnswer).values(**values))
     return True
 
 

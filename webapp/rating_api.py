@@ -9,7 +9,8 @@ its response leaves.
 
 from __future__ import annotations
 
-import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -63,11 +64,40 @@ def blind_audio(content: bytes) -> Response:
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
-@functools.lru_cache(maxsize=64)
+class WavCache:
+    """Rater WAV of stored clips, least recently used first out, bounded by bytes (a clip's
+    WAV is 10 KB to a few MB, so a count of entries says little about memory). Thread-safe;
+    the store is content-addressed, so a path's audio never changes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.size = max_bytes, 0
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: str) -> bytes:
+        with self._lock:
+            content = self._entries.get(path)
+            if content is not None:
+                self._entries.move_to_end(path)
+                return content
+        content = file_as_pcm_wav(path)  # decoded outside the lock; a race decodes twice
+        with self._lock:
+            if path not in self._entries and len(content) <= self.max_bytes:
+                self._entries[path] = content
+                self.size += len(content)
+                while self.size > self.max_bytes:
+                    self.size -= len(self._entries.popitem(last=False)[1])
+        return content
+
+
+#: Per worker process: about 2,000 clips of 4 s at 16 kHz.
+WAV_CACHE_BYTES = 256 * 1024 * 1024
+_wav_cache = WavCache(WAV_CACHE_BYTES)
+
+
 def stored_as_pcm_wav(path: str) -> bytes:
-    """A stored clip as rater WAV, decoded once per worker for the clips in play: the store
-    is content-addressed, so a path's audio never changes."""
-    return file_as_pcm_wav(path)
+    """A stored clip as rater WAV, decoded once per worker for the clips in play."""
+    return _wav_cache.get(path)
 
 
 def build_rating_router(context: AppContext) -> APIRouter:
@@ -89,9 +119,9 @@ def build_rating_router(context: AppContext) -> APIRouter:
         return JSONResponse(started.body, status_code=201 if started.created else 200)
 
     @router.get("/sessions/{token}")
-    def session(token: str) -> dict:
+    def session(token: str) -> JSONResponse:
         with refusals(), context.reads() as db:
-            return get_session(db, token)
+            return JSONResponse(get_session(db, token))
 
     @router.get("/sessions/{token}/items/{item}/audio")
     def audio(token: str, item: str,
@@ -135,9 +165,10 @@ def build_rating_router(context: AppContext) -> APIRouter:
                             status_code=201 if created else 200)
 
     @router.post("/sessions/{token}/finish")
-    def finish(token: str) -> dict:
+    def finish(token: str) -> JSONResponse:
         with refusals(), context.write() as db:
-            return finish_session(db, token)
+            body = finish_session(db, token)
+        return JSONResponse(body)
 
     # Admin calls.
 
