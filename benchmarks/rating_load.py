@@ -390,7 +390,7 @@ def render_scale(args: argparse.Namespace, rows: list[ScaleRow],
         f"`python benchmarks/rating_load.py --scale --seconds {args.seconds:g} --ramp-seconds "
         f"{args.ramp_seconds:g} --think-scale {args.think_scale:g} --workers {args.workers} "
         f"--scale-raters {','.join(map(str, args.scale_raters))} --capacity-steps "
-        f"{args.capacity_steps}` on "
+        f"{args.capacity_steps} --capacity-resolution {args.capacity_resolution}` on "
         f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}.",
         "",
         "Each row: a fresh data folder and database, the admin app (`python -m webapp`, which "
