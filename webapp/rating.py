@@ -141,8 +141,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(default ./data, or APP_DATA_DIR)")
     parser.add_argument("--access-log", action="store_true",
                         help="log every request (uvicorn's access log, at log level info); "
-                             "off by default: at a crowd's rate it costs each worker about "
-                             "a tenth of its CPU, and a load balancer in front logs anyway")
+                             "off by default: at a crowd's rate it cost a worker about a "
+                             "twentieth of its CPU, and a load balancer in front logs anyway")
     parser.add_argument("--db-url", default=os.environ.get(ENV_DB_URL),
                         help="SQLAlchemy URL of the admin app's database (default: SQLite "
                              "in the data folder; or APP_DB_URL)")
