@@ -1,7 +1,7 @@
 """SE systems broken down by speech category (URGENT 2026 focus 2), on held-out utterances.
 
     python -m benchmarks.speech_categories [--checkpoint checkpoints/bandsplit_demo.pt]
-        [--per-category 2]
+        [--extra-checkpoint FILE ...] [--per-category 2]
 
 Test set: ``--per-category`` utterances of each category of :mod:`se.simulation.categories`
 (neutral, child, elderly, whispered, sung, happy, sad, angry, accented), made as
@@ -140,20 +140,37 @@ def category_sections(results: pd.DataFrame, metrics: tuple[str, ...] = METRICS
     return lines
 
 
-def report(results: pd.DataFrame, checkpoint: Path, per_category: int) -> list[str]:
-    shown = checkpoint.relative_to(ROOT) if checkpoint.is_relative_to(ROOT) else checkpoint
+def shown_path(path: Path) -> Path:
+    path = path.resolve()
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def training_speech(checkpoint: Path) -> str:
+    """What speech a checkpoint was trained on, from the simulation config it stores."""
+    data = torch.load(checkpoint, map_location="cpu", weights_only=False)["train_config"]["data"]
+    simulation = data.get("simulation") or "no simulation config"
+    return f"trained on the speech of `{simulation}`"
+
+
+def report(results: pd.DataFrame, checkpoints: list[Path], per_category: int) -> list[str]:
     gain = results.pivot_table(index="category", columns="system", values="pesq",
                                aggfunc="mean")
-    model = checkpoint.stem
-    delta = (gain[model] - gain["unprocessed"]).loc[[c for c in CATEGORIES if c in gain.index]]
+    order = [c for c in CATEGORIES if c in gain.index]
+    models = "; ".join(f"`{shown_path(c)}` ({training_speech(c)})" for c in checkpoints)
+    gains = [f"PESQ gain of `{c.stem}` over the unprocessed input, by category: "
+             + ", ".join(f"{k} {v:+.2f}" for k, v in
+                         (gain[c.stem] - gain["unprocessed"]).loc[order].items()) + "."
+             for c in checkpoints]
+    extra = " ".join(f"--extra-checkpoint {shown_path(c)}" for c in checkpoints[1:])
     return [
         "# SE systems by speech category",
         "",
-        f"`python -m benchmarks.speech_categories --per-category {per_category}` on "
+        f"`python -m benchmarks.speech_categories --checkpoint {shown_path(checkpoints[0])} "
+        f"{extra + ' ' if extra else ''}--per-category {per_category}` on "
         f"{date.today()}, {platform.machine()}, one thread, torch {torch.__version__} "
         "(machine shared with other jobs: no timings here).",
         "",
-        f"Model: `{shown}` (trained on espeak-ng neutral read speech only). Test set: "
+        f"Models: {models}. Test set: "
         f"{per_category} held-out utterances per category (sources and transforms of "
         f"`conf/simulation/diverse.yaml`, pool seed {POOL_SEED}), each at "
         f"{', '.join(f'{r // 1000} kHz' for r in RATES)}, degraded by "
@@ -161,9 +178,7 @@ def report(results: pd.DataFrame, checkpoint: Path, per_category: int) -> list[s
         "every category; metrics against the URGENT target. "
         "Categories other than neutral are synthetic or transformed stand-ins.",
         "",
-        f"PESQ gain of `{model}` over the unprocessed input, by category: "
-        + ", ".join(f"{c} {v:+.2f}" for c, v in delta.items()) + ".",
-        "",
+        *[line for g in gains for line in (g, "")],
         *category_sections(results),
     ]
 
@@ -171,18 +186,22 @@ def report(results: pd.DataFrame, checkpoint: Path, per_category: int) -> list[s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
+    parser.add_argument("--extra-checkpoint", type=Path, action="append", default=[],
+                        help="another SE checkpoint scored beside --checkpoint")
     parser.add_argument("--per-category", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model = NeuralSystem(args.checkpoint)
-    if model.problem:
-        raise SystemExit(model.problem)
+    checkpoints = [args.checkpoint, *args.extra_checkpoint]
     systems = {name: get_system(name) for name in SYSTEMS}
-    systems[model.name] = model
+    for checkpoint in checkpoints:
+        model = NeuralSystem(checkpoint)
+        if model.problem:
+            raise SystemExit(model.problem)
+        systems[model.name] = model
     items = category_test_set(args.per_category)
     results = score_systems(items, systems)
-    lines = report(results, args.checkpoint.resolve(), args.per_category)
+    lines = report(results, checkpoints, args.per_category)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
     results.to_csv(args.out.with_suffix(".csv"), index=False, float_format="%.4f")
