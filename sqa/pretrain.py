@@ -2,10 +2,12 @@
 --config conf/sqa/pretrain.yaml --out DIR``.
 
 So that predictions make sense on a fresh install, before any human rating exists:
-espeak-ng utterances are degraded under many conditions (:mod:`sqa.synthetic_data`), scored
-with DNSMOS, PESQ and ESTOI into an URGENT Track 2 label CSV with a pseudo-MOS
-(:mod:`sqa.pseudo_labels`), and the predictor is trained on it by :func:`sqa.train.train`,
-the metrics as extra targets.
+synthetic utterances (espeak-ng; with the recipe's ``speech.sources`` and ``categories`` also
+flite, festival and transformed voices) are degraded under many conditions
+(:mod:`sqa.synthetic_data`), scored with DNSMOS, PESQ and ESTOI into an URGENT Track 2 label
+CSV with a pseudo-MOS (:mod:`sqa.pseudo_labels`; ``--workers`` scores on one single-threaded
+process per core), and the predictor is trained on it by :func:`sqa.train.train`, the
+metrics as extra targets.
 
 ``DIR`` receives ``data/`` (clips, ``labels.csv``, ``conditions.jsonl``), ``train/`` (the
 training run; running again resumes it, and reuses data made from the same settings), and
@@ -25,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from audio.degrade_config import ConfigError
+from audio.metrics.workers import worker_count
 from audio.tts import espeak_available, espeak_version
 from sqa.checkpoint import LAST_FILE, MODEL_FILE, CheckpointError, read_checkpoint, save_checkpoint
 from sqa.pretrain_config import PSEUDO_METRICS, PretrainConfig, read_config
@@ -46,10 +49,11 @@ def _data_settings(cfg: PretrainConfig) -> dict:
     return settings
 
 
-def make_data(cfg: PretrainConfig, folder: Path, *, progress: bool = True) -> tuple[Path,
-                                                                                     dict]:
+def make_data(cfg: PretrainConfig, folder: Path, *, progress: bool = True,
+              workers: bool = False) -> tuple[Path, dict]:
     """The pseudo-labelled CSV of ``cfg`` in ``folder`` (made unless already there from the
-    same settings) and a summary: clips, rows written, seconds taken."""
+    same settings) and a summary: clips, rows written, seconds taken. With ``workers`` the
+    clips are scored on one single-threaded worker process per core."""
     labels, stamp, made = folder / LABELS_FILE, folder / DATA_STAMP, folder / DATA_SUMMARY
     settings = _data_settings(cfg)
     if labels.is_file() and stamp.is_file() and made.is_file() and yaml.safe_load(
@@ -62,7 +66,8 @@ def make_data(cfg: PretrainConfig, folder: Path, *, progress: bool = True) -> tu
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     start = time.monotonic()
-    records = make_clips(cfg, folder, metric_scorer(cfg.pseudo_mos), progress=progress)
+    records = make_clips(cfg, folder, metric_scorer(cfg.pseudo_mos, workers=workers),
+                         progress=progress, in_flight=2 * worker_count() if workers else 1)
     write_label_csv(records, labels)
     stamp.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     summary = {"clips": len(records),
@@ -97,10 +102,12 @@ def export(run: Path, target: Path, cfg: PretrainConfig, summary: dict) -> Path:
     return target / MODEL_FILE
 
 
-def pretrain(cfg: PretrainConfig, out: str | Path, *, progress: bool = True) -> dict:
-    """Make the data, train, export into ``out``; returns the summary stored in the model."""
+def pretrain(cfg: PretrainConfig, out: str | Path, *, progress: bool = True,
+             workers: bool = False) -> dict:
+    """Make the data (scored on worker processes with ``workers``), train, export into
+    ``out``; returns the summary stored in the model."""
     out = Path(out)
-    labels, data = make_data(cfg, out / "data", progress=progress)
+    labels, data = make_data(cfg, out / "data", progress=progress, workers=workers)
     resumed = (out / "train" / LAST_FILE).is_file()
     start = time.monotonic()
     result = train(train_config(cfg, labels, out / "train"), progress=progress)
@@ -118,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="recipe YAML (conf/sqa/pretrain.yaml)")
     parser.add_argument("--out", required=True, help="folder for data, run and model")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--workers", action="store_true",
+                        help="score the clips on one single-threaded process per core "
+                             "(audio.metrics.workers) while this one renders")
     args = parser.parse_args(argv)
     try:
         cfg = read_config(args.config)
@@ -129,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        summary = pretrain(cfg, args.out, progress=not args.quiet)
+        summary = pretrain(cfg, args.out, progress=not args.quiet, workers=args.workers)
     except (TrainError, CheckpointError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

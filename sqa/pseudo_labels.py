@@ -37,12 +37,18 @@ def pseudo_mos(values: Mapping[str, float], weights: Mapping[str, float]) -> flo
     return float(np.clip(mean, 1.0, 5.0))
 
 
-def metric_scorer(weights: Mapping[str, float]):
+def metric_scorer(weights: Mapping[str, float], *, workers: bool = False):
     """A :data:`sqa.synthetic_data.Scorer` giving every :data:`PSEUDO_METRICS` column and
-    ``score``."""
+    ``score``; with ``workers``, scored on :mod:`audio.metrics.workers`' single-threaded
+    processes (one per core), the same values."""
+    if workers:
+        from audio.metrics.workers import score_clip_in_workers as scorer
+    else:
+        scorer = score_clip
+
     def score(condition: Condition, degraded: np.ndarray, reference: np.ndarray
               ) -> dict[str, float]:
-        values = score_clip(degraded, condition.sample_rate, reference, PSEUDO_METRICS).values
+        values = scorer(degraded, condition.sample_rate, reference, PSEUDO_METRICS).values
         return {**values, "score": pseudo_mos(values, weights)}
     return score
 

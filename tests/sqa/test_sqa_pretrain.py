@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 import torch
 
+from audio.degrade import bandwidth_limit
 from audio.degrade_config import DegradationConfig
+from audio.metrics.intrusive import pesq
+from audio.resample import resample
+from audio.speech_sources import SOURCES
 from audio.tts import Voice, espeak_available, speak
 from sqa.checkpoint import read_checkpoint
 from sqa.conditions import Condition, draw_condition, render
@@ -22,6 +26,7 @@ from sqa.predict import load_predictor, predict
 from sqa.pretrain import pretrain
 from sqa.pretrain_config import PSEUDO_METRICS, config_from_dict
 from sqa.pseudo_labels import pseudo_mos
+from sqa.synthetic_data import draw_conditions, make_clips, speak_pool
 
 ROOT = Path(__file__).resolve().parents[2]
 PRETRAINED = ROOT / "checkpoints" / "sqa" / "pretrained"
@@ -50,6 +55,10 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     ("train: {lr: 5.0}\n", "train.lr"),
     ("train: {model: {depth: 3}}\n", "train.model.depth"),
     ("pseudo_mos: {utmos: 1.0}\n", "pseudo_mos.utmos"),
+    ("speech: {sources: {espeak: 1.0, larynx: 1.0}}\n", "speech.sources.larynx"),
+    ("speech: {categories: {neutral: 0.0}}\n", "speech.categories"),
+    ("data: {narrowband_probability: 1.5}\n", "data.narrowband_probability"),
+    ("wideband_labels: maybe\n", "wideband_labels"),
 ])
 def test_bad_config_is_one_line_before_any_work(tmp_path: Path, text: str, key: str) -> None:
     config = tmp_path / "bad.yaml"
@@ -141,3 +150,76 @@ def test_committed_checkpoint_ranks_clean_above_degraded() -> None:
     for clean, degraded in _fresh_clips():
         good, bad = predict(model, clean, 16_000), predict(model, degraded, 16_000)
         assert good > bad + 0.5, (good, bad)
+
+
+def test_narrowband_conditions_leave_4_khz_wide_speech_at_every_rate() -> None:
+    cfg = config_from_dict({"data": {"conditions": 12, "clean_conditions": 2,
+                                     "sample_rates": [8000, 16000, 22050, 48000],
+                                     "narrowband_probability": 1.0}})
+    conditions = draw_conditions(cfg, np.random.default_rng(1))
+    assert all(c.name.endswith("clean") for c in conditions[:2])
+    limited = [c for c in conditions[2:] if c.sample_rate > 8000]
+    assert limited and all(c.name.endswith("_nb4k") and c.extras[-1][0] == "bandwidth"
+                           and c.extras[-1][1]["cutoff_rate"] == 8000 for c in limited)
+    condition = next(c for c in limited if c.sample_rate == 48000 or c is limited[-1])
+    rate = condition.sample_rate
+    noise = np.random.default_rng(0).standard_normal(rate).astype(np.float32) * 0.1
+    out, _, _ = render(noise, condition, np.random.default_rng(0))
+    spectrum = np.abs(np.fft.rfft(out)) ** 2
+    freqs = np.fft.rfftfreq(len(out), 1 / rate)
+    assert spectrum[freqs > 4500].sum() < 1e-3 * spectrum[freqs < 3500].sum()
+
+
+@needs_espeak
+def test_wideband_labels_score_8_khz_speech_like_16_khz_speech_limited_to_4_khz(
+        tmp_path: Path) -> None:
+    """PESQ of clean 8 kHz speech: narrow-band it is about 4.5, above the same speech at
+    16 kHz band-limited to 4 kHz; with wideband_labels both get the same value."""
+    base = {"seed": 2, "speech": {"utterances": 1, "seconds": 3.0, "languages": ["en-us"]},
+            "data": {"conditions": 1, "clean_conditions": 1, "clips_per_condition": 1,
+                     "sample_rates": [8000]}}
+    seen = {}
+
+    def capture(name: str):
+        def score(condition: Condition, degraded: np.ndarray, reference: np.ndarray) -> dict:
+            seen[name] = (condition.sample_rate,
+                          pesq(degraded, reference, sample_rate=condition.sample_rate))
+            return {"score": 3.0}
+        return score
+
+    for name, wide in (("narrow", False), ("wide", True)):
+        make_clips(config_from_dict({**base, "wideband_labels": wide}), tmp_path / name,
+                   capture(name), progress=False)
+    speech = speak_pool(config_from_dict(base).speech, np.random.default_rng(2),
+                        progress=False)[0]
+    clean16 = render(resample(speech[1], speech[2], 16_000), Condition("c", 16_000),
+                     np.random.default_rng(0))[0]
+    limited = bandwidth_limit(clean16, 16_000, 8_000, "soxr_hq")
+    limited_pesq = pesq(limited, clean16, sample_rate=16_000)
+    assert seen["narrow"][0] == 8000 and seen["narrow"][1] > 4.2
+    assert seen["wide"][0] == 16_000
+    assert seen["wide"][1] == pytest.approx(limited_pesq, abs=0.25)
+    assert seen["wide"][1] < seen["narrow"][1] - 0.5
+
+
+@needs_espeak
+@pytest.mark.skipif(not all(SOURCES[n].available() for n in ("flite", "festival")),
+                    reason="flite or festival not installed")
+def test_diverse_pool_draws_every_category_and_source() -> None:
+    cfg = config_from_dict({"speech": {
+        "utterances": 14, "seconds": 2.0,
+        "sources": {"espeak": 1.0, "flite": 1.0, "festival": 1.0},
+        "categories": {"neutral": 1.0, "whispered": 1.0, "sung": 1.0, "accented": 1.0}}})
+    pool = speak_pool(cfg.speech, np.random.default_rng(4), progress=False)
+    assert len(pool) == 14
+    assert all(len(x) == round(2.0 * rate) for _, x, rate, _ in pool)
+    assert all(np.max(np.abs(x)) > 0.01 for _, x, _, _ in pool)
+    meta = [m for *_, m in pool]
+    assert {m["category"] for m in meta} == {"neutral", "whispered", "sung", "accented"}
+    assert {m["source"] for m in meta} == {"espeak", "flite", "festival"}
+    assert all(m["source"] == "espeak" and m["accent"] != "native"
+               for m in meta if m["category"] == "accented")
+    assert all(m["transform"] == m["category"] for m in meta
+               if m["category"] in ("whispered", "sung"))
+    again = speak_pool(cfg.speech, np.random.default_rng(4), progress=False)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(pool, again, strict=True))
