@@ -38,11 +38,25 @@ def worker_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+#: How often a worker checks that the process that started it is still there.
+ORPHAN_CHECK_SECONDS = 2.0
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A worker whose parent was killed (SIGKILL, OOM) never sees its task queue close (every
+    worker holds both ends of it), so it would idle on, holding its memory, for good."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(0)
+
+
 def _initialise() -> None:
-    """In each worker: one thread for every numeric library, windows in the worker's own
-    thread, DNSMOS sessions built and run once."""
+    """In each worker: leave when the parent is gone, one thread for every numeric library,
+    windows in the worker's own thread, DNSMOS sessions built and run once."""
     from threadpoolctl import threadpool_limits
 
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True,
+                     name="orphan-check").start()
     threadpool_limits(1)
     nonintrusive.run_windows_in_caller()
     nonintrusive.warm_up()

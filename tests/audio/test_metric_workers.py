@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import subprocess
+import sys
+import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -14,7 +18,8 @@ import pytest
 from audio.io import load_audio
 from audio.metrics import DEFAULT_METRICS, score_clip, workers
 
-DEMO = Path(__file__).resolve().parents[2] / "demo" / "clips"
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "demo" / "clips"
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +66,35 @@ def test_a_dead_worker_costs_no_scores(pair) -> None:
     # and the next clip goes to a fresh pool of workers
     assert workers.score_clip_in_workers(noisy, rate, clean, ("pesq", "dnsmos_ovrl")
                                          ).values == pytest.approx(expected, rel=1e-9)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not gone and not a zombie (an orphan's exit is reaped by whatever runs as
+    pid 1, which in a container may never do it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def test_workers_leave_when_their_parent_is_killed() -> None:
+    # an app killed with SIGKILL (or by the OOM killer) must not leave its scoring workers
+    # idling on with their DNSMOS sessions in memory
+    owner = subprocess.Popen(
+        [sys.executable, "-c",
+         "from audio.metrics import workers\n"
+         "workers.start_workers(wait=True)\n"
+         "print(*(p.pid for p in workers._pool()._processes.values()), flush=True)\n"
+         "import time; time.sleep(600)\n"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in owner.stdout.readline().split()]
+        assert pids and all(_alive(pid) for pid in pids)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=30)
+    deadline = time.monotonic() + 20 * workers.ORPHAN_CHECK_SECONDS
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in pids), "scoring workers outlived their parent"
