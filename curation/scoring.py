@@ -20,6 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from audio.io import AudioError, load_audio
+from audio.metrics.workers import leave_when_orphaned
 from curation.inputs import CorpusFile, in_shard
 from curation.metrics import DEFAULT_GROUPS, DEFAULT_SQA_MODEL, GROUPS, error_column
 from curation.store import done_groups, write_part
@@ -115,6 +116,7 @@ def _one_thread() -> None:
 
 
 def _pool_init() -> None:
+    leave_when_orphaned()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _one_thread()
 

@@ -43,11 +43,17 @@ ORPHAN_CHECK_SECONDS = 2.0
 
 
 def _exit_when_orphaned(parent: int) -> None:
-    """A worker whose parent was killed (SIGKILL, OOM) never sees its task queue close (every
-    worker holds both ends of it), so it would idle on, holding its memory, for good."""
     while os.getppid() == parent:
         time.sleep(ORPHAN_CHECK_SECONDS)
     os._exit(0)
+
+
+def leave_when_orphaned() -> None:
+    """In a pool worker: exit once the process that started it is gone. A worker whose parent
+    was killed (SIGKILL, OOM) never sees its task queue close (every worker holds both ends of
+    it), so it would idle on, holding its memory, for good."""
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True,
+                     name="orphan-check").start()
 
 
 def _initialise() -> None:
@@ -55,8 +61,7 @@ def _initialise() -> None:
     windows in the worker's own thread, DNSMOS sessions built and run once."""
     from threadpoolctl import threadpool_limits
 
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True,
-                     name="orphan-check").start()
+    leave_when_orphaned()
     threadpool_limits(1)
     nonintrusive.run_windows_in_caller()
     nonintrusive.warm_up()
