@@ -8,12 +8,15 @@ failing. Any other SQLAlchemy URL (PostgreSQL for many app workers) is used as g
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,6 +97,18 @@ def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
     use it where each read stands alone or where rows only ever get added."""
     return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
                         expire_on_commit=False)
+
+
+def conflict_insert(db: Session, model: type) -> Any:
+    """An INSERT into ``model`` that can say ON CONFLICT (one statement for insert-if-new or
+    insert-or-lock) on the databases that have it, PostgreSQL and SQLite; None on others,
+    whose callers read first."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        return pg_insert(model)
+    if dialect == "sqlite":
+        return sqlite_insert(model)
+    return None
 
 
 def alembic_config(engine: Engine) -> Config:

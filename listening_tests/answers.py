@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.models import CheckAnswer, Rater, SessionItem, Vote, utcnow
+from db.session import conflict_insert
 from listening_tests import checks
 from listening_tests.errors import Conflict, Invalid, NotFound
 from listening_tests.methods import Answer, method_of
@@ -61,10 +60,9 @@ def answer_check(db: Session, token: Any, check_id: str, answer: Any, *,
 def _insert_if_new(db: Session, values: dict[str, Any]) -> bool:
     """Store a check answer unless the session has one for that check (one statement on
     PostgreSQL and SQLite); whether it was stored now."""
-    dialect = db.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-        return db.execute(insert_(CheckAnswer).values(**values)
+    insert_ = conflict_insert(db, CheckAnswer)
+    if insert_ is not None:
+        return db.execute(insert_.values(**values)
                           .on_conflict_do_nothing(index_elements=["session_id", "check_id"])
                           .returning(CheckAnswer.id)).first() is not None
     if db.scalar(select(CheckAnswer.id).where(CheckAnswer.session_id == values["session_id"],

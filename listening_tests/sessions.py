@@ -22,8 +22,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -40,6 +38,7 @@ from db.models import (
     Vote,
     utcnow,
 )
+from db.session import conflict_insert
 from db.store import AudioStore
 from listening_tests import assignment, checks, pair_sessions
 from listening_tests.design import load_test, spec_of
@@ -323,12 +322,10 @@ def _sessions_of(db: Session, rater_id: int, spec: ListeningTestSpec, now: datet
 def _lock_rater(db: Session, test_id: int, participant: str, now: datetime) -> Rater:
     """The participant's rater row, made if new, locked until the transaction ends: a
     second browser's start waits here and then finds the first one's session."""
-    dialect = db.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
+    insert_ = conflict_insert(db, Rater)
+    if insert_ is not None:
         # One statement: insert, or lock the existing row (a no-op DO UPDATE locks it).
-        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-        upsert = insert_(Rater).values(test_id=test_id, external_id=participant,
-                                       created_at=now)
+        upsert = insert_.values(test_id=test_id, external_id=participant, created_at=now)
         return db.scalars(upsert.on_conflict_do_update(
             index_elements=["test_id", "external_id"],
             set_={"external_id": upsert.excluded.external_id}).returning(Rater),
